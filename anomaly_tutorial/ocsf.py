@@ -142,6 +142,7 @@ FLAT_COLUMNS: dict[str, str] = {
     "severity_id": "int64",
     "status_id": "int64",
     "status_detail": "string",
+    "message": "string",  # human-readable log line, as an application would write it
     "duration": "float64",  # milliseconds
     "metadata.version": "string",
     "metadata.product.name": "string",
