@@ -1,0 +1,37 @@
+"""Read, validate and write OCSF events (JSONL and parquet).
+
+>>> from anomaly_tutorial.io import read_ocsf_jsonl
+>>> result = read_ocsf_jsonl("events.jsonl", on_error="quarantine")  # doctest: +SKIP
+>>> result.events       # flat frame of the valid events                # doctest: +SKIP
+>>> result.quarantined  # BadRecord per bad line, with field and problem # doctest: +SKIP
+
+Validation uses the pydantic models of :mod:`anomaly_tutorial.io.schema`. Ground-truth label
+columns live under ``unmapped.ground_truth`` in JSONL and as plain columns in parquet; see
+:func:`labels_from_unmapped`.
+"""
+
+from anomaly_tutorial.io.errors import BadRecord, OCSFValidationError
+from anomaly_tutorial.io.frame import (
+    LABEL_PREFIX,
+    events_to_frame,
+    labels_from_unmapped,
+    labels_to_unmapped,
+)
+from anomaly_tutorial.io.readers import LoadResult, read_ocsf_jsonl, read_ocsf_parquet
+from anomaly_tutorial.io.validation import validate_events
+from anomaly_tutorial.io.writers import write_ocsf_jsonl, write_ocsf_parquet
+
+__all__ = [
+    "LABEL_PREFIX",
+    "BadRecord",
+    "LoadResult",
+    "OCSFValidationError",
+    "events_to_frame",
+    "labels_from_unmapped",
+    "labels_to_unmapped",
+    "read_ocsf_jsonl",
+    "read_ocsf_parquet",
+    "validate_events",
+    "write_ocsf_jsonl",
+    "write_ocsf_parquet",
+]

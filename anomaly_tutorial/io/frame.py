@@ -1,0 +1,225 @@
+"""The flat frame: nested events to a DataFrame with the :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS`
+dtypes, and moving ground-truth labels between their flat columns and ``unmapped``."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from anomaly_tutorial import ocsf
+
+#: Where the ground-truth label columns live in a nested (JSONL) event.
+LABEL_PREFIX = "unmapped.ground_truth."
+
+_NESTED_ID_PATH = "metadata.uid"
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None), list})
+
+#: Dtype of each label column in a flat frame read back from JSONL, as in the generator's
+#: frame, except that ``is_anomaly`` is the nullable ``boolean`` only when some values are
+#: missing (``bool`` otherwise) and ``incident_id`` becomes ``Int64`` when every value in the
+#: file is an integer.
+LABEL_DTYPES: dict[str, str] = {
+    "is_anomaly": "bool",
+    "anomaly_type": "string",
+    "anomaly_kind": "string",
+    "incident_id": "string",
+}
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building many small objects.
+
+    Validating or flattening 100,000 events allocates millions of dicts; without the pause the
+    collector repeatedly walks every live object, which more than doubles the time. The
+    collector is switched back on afterwards (only if it was on before); memory is unaffected
+    because these objects hold no reference cycles and are freed by reference counting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def apply_flat_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every FLAT_COLUMNS column, in that order and with those dtypes.
+
+    Columns of :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS` that ``frame`` lacks are added as
+    all-missing columns; the other columns of ``frame`` follow, unchanged and in their order.
+
+    Raises
+    ------
+    ValueError
+        If a column cannot be converted to its dtype; the message names the column.
+    """
+    n = len(frame)
+    columns: dict[str, Any] = {}
+    for name, dtype in ocsf.FLAT_COLUMNS.items():
+        if name not in frame.columns:
+            columns[name] = pd.Series(pd.array([None] * n, dtype=dtype), index=frame.index)
+            continue
+        try:
+            columns[name] = frame[name].astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"column {name!r}: cannot convert to {dtype}: {exc}") from exc
+    for name in frame.columns:
+        if name not in columns:
+            columns[name] = frame[name]
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _flatten(event: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`anomaly_tutorial.ocsf.flatten_event`, about twice as fast for plain dicts.
+
+    Same output; ``type(value) is dict`` avoids the slow ``isinstance(value, Mapping)`` check
+    for the common case.
+    """
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, node: Mapping[str, Any]) -> None:
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            kind = type(value)
+            if kind in _LEAF_TYPES:
+                flat[path] = value
+            elif value and (kind is dict or isinstance(value, Mapping)):
+                walk(path, value)
+            else:
+                flat[path] = value
+
+    walk("", event)
+    if _NESTED_ID_PATH in flat:
+        flat[ocsf.ID_COLUMN] = flat.pop(_NESTED_ID_PATH)
+    return flat
+
+
+def unflatten_row(row: Mapping[str, Any], paths: dict[str, list[str]]) -> dict[str, Any]:
+    """:func:`anomaly_tutorial.ocsf.unflatten_event` for rows of plain Python values, faster.
+
+    Same output and errors for rows whose values are Python objects (as from
+    ``pyarrow.Table.to_pylist``): ``None`` and float NaN are left out, ``event_id`` becomes
+    ``metadata.uid``. ``paths`` caches the split column names between rows (pass the same
+    dict for every row of a frame).
+    """
+    nested: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or (type(value) is float and value != value):
+            continue
+        parts = paths.get(key)
+        if parts is None:
+            parts = paths[key] = (_NESTED_ID_PATH if key == ocsf.ID_COLUMN else str(key)).split(".")
+        node = nested
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if type(child) is not dict:
+                raise ValueError(
+                    f"field {'.'.join(parts)!r}: {part!r} is both a value and an object in this row"
+                )
+            node = child
+        if type(node.get(parts[-1])) is dict:
+            raise ValueError(f"field {'.'.join(parts)!r} is both a value and an object in this row")
+        node[parts[-1]] = value
+    return nested
+
+
+def events_to_frame(events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Flatten nested OCSF events into the flat frame.
+
+    Parameters
+    ----------
+    events
+        Nested events, for example the valid events from
+        :func:`~anomaly_tutorial.io.validate_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event: all :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS` first (in that order,
+        with those dtypes; missing for classes that lack them), then every other field of the
+        input as an extra column named by its dotted path, in order of first appearance.
+    """
+    with paused_gc():
+        flat = [_flatten(event) for event in events]
+    frame = pd.DataFrame.from_records(flat) if flat else pd.DataFrame()
+    return apply_flat_dtypes(frame.reset_index(drop=True))
+
+
+def labels_to_unmapped(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename the label columns ``is_anomaly`` ... to ``unmapped.ground_truth.is_anomaly`` ...
+
+    This is how :func:`~anomaly_tutorial.io.write_ocsf_jsonl` stores ground truth: OCSF keeps
+    fields outside the schema under ``unmapped``.
+    """
+    present = {c: LABEL_PREFIX + c for c in ocsf.LABEL_COLUMNS if c in frame.columns}
+    clash = [new for new in present.values() if new in frame.columns]
+    if clash:
+        raise ValueError(
+            f"columns {clash} already exist; cannot move the label columns under 'unmapped'"
+        )
+    return frame.rename(columns=present)
+
+
+def labels_from_unmapped(
+    frame: pd.DataFrame, dtypes: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Rename ``unmapped.ground_truth.<label>`` columns back to the label columns.
+
+    The inverse of :func:`labels_to_unmapped`, for frames read from JSONL (or use
+    ``read_ocsf_jsonl(path, labels="columns")``). The label columns are placed right after the
+    :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS` and cast to :data:`LABEL_DTYPES` (or ``dtypes``).
+
+    Parameters
+    ----------
+    frame
+        A flat frame.
+    dtypes
+        Dtype per label column, overriding :data:`LABEL_DTYPES`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame; columns other than the labels are unchanged.
+    """
+    wanted = dict(LABEL_DTYPES)
+    if dtypes is not None:
+        wanted.update(dtypes)
+    renamed = {LABEL_PREFIX + c: c for c in ocsf.LABEL_COLUMNS if LABEL_PREFIX + c in frame.columns}
+    clash = [c for c in renamed.values() if c in frame.columns]
+    if clash:
+        raise ValueError(f"columns {clash} exist both as labels and under 'unmapped.ground_truth'")
+    out = frame.rename(columns=renamed)
+    for label in renamed.values():
+        dtype = wanted[label]
+        column = out[label]
+        overridden = dtypes is not None and label in dtypes
+        if label == "incident_id" and not overridden and _all_integers(column):
+            dtype = "Int64"
+        if label == "is_anomaly" and not overridden and column.isna().any():
+            dtype = "boolean"
+        try:
+            out[label] = column.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"column {label!r}: cannot convert to {dtype}: {exc}") from exc
+    flat = [c for c in out.columns if c in ocsf.FLAT_COLUMNS]
+    labels = [c for c in ocsf.LABEL_COLUMNS if c in renamed.values()]
+    rest = [c for c in out.columns if c not in ocsf.FLAT_COLUMNS and c not in labels]
+    return out[flat + labels + rest]
+
+
+def _all_integers(column: pd.Series) -> bool:
+    """Whether every non-missing value of ``column`` is an integer (JSON numbers read back)."""
+    values = column.dropna()
+    if len(values) == 0 or pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_integer_dtype(values):
+        return True
+    if pd.api.types.is_float_dtype(values):
+        return bool((values == values.round()).all())
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values.tolist())

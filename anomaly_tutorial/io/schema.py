@@ -1,0 +1,292 @@
+"""Pydantic schemas of the OCSF events this package reads, one per event class.
+
+The schemas check the fields the package uses (the dotted paths of
+:data:`anomaly_tutorial.ocsf.FLAT_COLUMNS`) and keep every other field as given
+(``extra="allow"``). They are pydantic-validated ``TypedDict`` s rather than ``BaseModel`` s:
+validation then returns plain dicts and stays in pydantic-core, about five times faster than
+building model instances for every nested object. :data:`EVENTS_ADAPTER` validates a whole list
+of events in one call, choosing the class schema by ``class_uid`` (a discriminated union), so
+the per-record cost is pydantic-core's plus a few small Python checks (IP addresses, ``time``,
+``type_uid`` and the class's own requirement).
+
+Values are validated in pydantic's default (lax) mode: ``"42"`` is accepted for an integer and
+becomes ``42``; a float with a fractional part is not an integer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
+
+from anomaly_tutorial import ocsf
+
+#: Error ``type`` of the checks written in this module; ``ctx["problem"]`` is the whole
+#: problem and ``ctx["field"]``, when present, the field below the error's location.
+OCSF_ERROR = "ocsf"
+
+#: Below this, an epoch timestamp is taken to be in seconds (1e11 ms is March 1973).
+SECONDS_LIMIT = 10**11
+#: From this on, an epoch timestamp is taken to be in microseconds or nanoseconds
+#: (1e14 ms is the year 5138).
+MICROSECONDS_LIMIT = 10**14
+
+_OPEN = ConfigDict(extra="allow")
+
+
+def _problem(problem: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(OCSF_ERROR, "{problem}", {"problem": problem, **ctx})
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_ip(value: str) -> str:
+    if not _is_ip(value):
+        raise _problem(f"{value!r} is not a valid IP address")
+    return value
+
+
+def _check_time(value: int) -> int:
+    if value < 0:
+        raise _problem(f"{value} is negative; expected milliseconds since the epoch")
+    if value < SECONDS_LIMIT:
+        raise _problem(f"{value} looks like seconds, expected milliseconds since the epoch")
+    if value >= MICROSECONDS_LIMIT:
+        raise _problem(
+            f"{value} looks like microseconds or nanoseconds, expected milliseconds since the epoch"
+        )
+    return value
+
+
+IPAddress = Annotated[str, AfterValidator(_check_ip)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+Count = Annotated[int, Field(ge=0)]
+EpochMillis = Annotated[int, AfterValidator(_check_time)]
+SeverityId = Literal[tuple(ocsf.SEVERITY_NAMES)]  # type: ignore[valid-type]
+StatusId = Literal[tuple(ocsf.STATUS_NAMES)]  # type: ignore[valid-type]
+HTTPStatusCode = Annotated[int, Field(ge=100, le=599)]
+
+
+@with_config(_OPEN)
+class Product(TypedDict):
+    name: NotRequired[str | None]
+    vendor_name: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Metadata(TypedDict):
+    uid: str
+    version: str
+    product: NotRequired[Product | None]
+
+
+@with_config(_OPEN)
+class User(TypedDict):
+    name: NotRequired[str | None]
+    uid: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Actor(TypedDict):
+    user: NotRequired[User | None]
+
+
+@with_config(_OPEN)
+class Location(TypedDict):
+    country: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Endpoint(TypedDict):
+    ip: NotRequired[IPAddress | None]
+    port: NotRequired[Port | None]
+    svc_name: NotRequired[str | None]
+    location: NotRequired[Location | None]
+
+
+@with_config(_OPEN)
+class EndpointWithIP(TypedDict):
+    ip: IPAddress
+    port: NotRequired[Port | None]
+    svc_name: NotRequired[str | None]
+    location: NotRequired[Location | None]
+
+
+@with_config(_OPEN)
+class Trace(TypedDict):
+    uid: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Traffic(TypedDict):
+    bytes_in: NotRequired[Count | None]
+    bytes_out: NotRequired[Count | None]
+    packets_in: NotRequired[Count | None]
+    packets_out: NotRequired[Count | None]
+
+
+@with_config(_OPEN)
+class ConnectionInfo(TypedDict):
+    protocol_name: NotRequired[str | None]
+    direction_id: NotRequired[int | None]
+
+
+@with_config(_OPEN)
+class HTTPUrl(TypedDict):
+    path: str
+
+
+@with_config(_OPEN)
+class HTTPRequest(TypedDict):
+    http_method: str
+    url: HTTPUrl
+    user_agent: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class HTTPResponse(TypedDict):
+    code: NotRequired[HTTPStatusCode | None]
+
+
+@with_config(_OPEN)
+class APIService(TypedDict):
+    name: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class API(TypedDict):
+    operation: str
+    service: NotRequired[APIService | None]
+
+
+#: Fields shared by every class after ``class_uid``, ``category_uid`` and ``activity_id``;
+#: the first five are required.
+_COMMON: dict[str, Any] = {
+    "type_uid": int,
+    "severity_id": SeverityId,
+    "time": EpochMillis,
+    "metadata": Metadata,
+    "class_name": NotRequired[str | None],
+    "category_name": NotRequired[str | None],
+    "activity_name": NotRequired[str | None],
+    "status_id": NotRequired[StatusId | None],
+    "status_detail": NotRequired[str | None],
+    "message": NotRequired[str | None],
+    "duration": NotRequired[Annotated[float, Field(ge=0)] | None],
+    "actor": NotRequired[Actor | None],
+    "trace": NotRequired[Trace | None],
+    "traffic": NotRequired[Traffic | None],
+    "connection_info": NotRequired[ConnectionInfo | None],
+}
+
+_OPTIONAL_ENDPOINTS: dict[str, Any] = {
+    "src_endpoint": NotRequired[Endpoint | None],
+    "dst_endpoint": NotRequired[Endpoint | None],
+}
+
+
+def _event_schema(name: str, class_uid: int, fields: dict[str, Any], doc: str) -> Any:
+    """Build the TypedDict of one class: its literal ids, the common fields, then ``fields``."""
+    annotations: dict[str, Any] = {
+        "class_uid": Literal[class_uid],
+        "category_uid": Literal[ocsf.CATEGORY_OF_CLASS[class_uid]],
+        "activity_id": Literal[tuple(ocsf.ACTIVITY_NAMES[class_uid])],
+        **_COMMON,
+        **fields,
+    }
+    schema = TypedDict(name, annotations)  # type: ignore[operator]
+    schema.__doc__ = doc
+    schema.__module__ = __name__
+    return with_config(_OPEN)(schema)
+
+
+def _check_type_uid(event: dict[str, Any]) -> dict[str, Any]:
+    expected = ocsf.type_uid(event["class_uid"], event["activity_id"])
+    if event["type_uid"] != expected:
+        raise _problem(
+            f"{event['type_uid']} does not match class_uid {event['class_uid']} and "
+            f"activity_id {event['activity_id']}: expected class_uid * 100 + activity_id = "
+            f"{expected}",
+            field="type_uid",
+        )
+    return event
+
+
+def _check_authentication(event: dict[str, Any]) -> dict[str, Any]:
+    actor = event.get("actor") or {}
+    if event.get("user") is None and actor.get("user") is None:
+        raise _problem(
+            "required field is missing: an Authentication event needs 'user' or 'actor.user'",
+            field="user",
+        )
+    return _check_type_uid(event)
+
+
+AuthenticationEvent = _event_schema(
+    "AuthenticationEvent",
+    ocsf.AUTHENTICATION,
+    {
+        **_OPTIONAL_ENDPOINTS,
+        "user": NotRequired[User | None],
+        "auth_protocol": NotRequired[str | None],
+        "is_mfa": NotRequired[bool | None],
+        "logon_type": NotRequired[str | None],
+    },
+    "OCSF Authentication (3002); needs ``user`` or ``actor.user``.",
+)
+
+NetworkActivityEvent = _event_schema(
+    "NetworkActivityEvent",
+    ocsf.NETWORK_ACTIVITY,
+    {"src_endpoint": EndpointWithIP, "dst_endpoint": EndpointWithIP},
+    "OCSF Network Activity (4001); needs ``src_endpoint.ip`` and ``dst_endpoint.ip``.",
+)
+
+HTTPActivityEvent = _event_schema(
+    "HTTPActivityEvent",
+    ocsf.HTTP_ACTIVITY,
+    {
+        **_OPTIONAL_ENDPOINTS,
+        "http_request": HTTPRequest,
+        "http_response": NotRequired[HTTPResponse | None],
+    },
+    "OCSF HTTP Activity (4002); needs ``http_request.http_method`` and ``.url.path``.",
+)
+
+APIActivityEvent = _event_schema(
+    "APIActivityEvent",
+    ocsf.API_ACTIVITY,
+    {**_OPTIONAL_ENDPOINTS, "api": API},
+    "OCSF API Activity (6003); needs ``api.operation``.",
+)
+
+#: Schema of each supported ``class_uid``.
+EVENT_SCHEMAS: dict[int, Any] = {
+    ocsf.AUTHENTICATION: AuthenticationEvent,
+    ocsf.NETWORK_ACTIVITY: NetworkActivityEvent,
+    ocsf.HTTP_ACTIVITY: HTTPActivityEvent,
+    ocsf.API_ACTIVITY: APIActivityEvent,
+}
+
+OCSFEvent = Annotated[
+    Annotated[AuthenticationEvent, AfterValidator(_check_authentication)]
+    | Annotated[NetworkActivityEvent, AfterValidator(_check_type_uid)]
+    | Annotated[HTTPActivityEvent, AfterValidator(_check_type_uid)]
+    | Annotated[APIActivityEvent, AfterValidator(_check_type_uid)],
+    Field(discriminator="class_uid"),
+]
+
+#: Validates a list of events in one call and returns them as dicts; errors carry
+#: ``loc = (index, class_uid, *path)``, or ``(index,)`` when ``class_uid`` itself is wrong.
+EVENTS_ADAPTER: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[OCSFEvent])
