@@ -13,18 +13,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from anomaly_tutorial.data.traces import SPAN_COLUMNS
+
 __all__ = ["TRACE_COLUMNS", "incident_timeline", "trace_waterfall", "type_colours"]
 
 #: Span columns :func:`trace_waterfall` reads.
-TRACE_COLUMNS: tuple[str, ...] = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "service",
-    "operation",
-    "start_time",
-    "duration_ms",
-)
+TRACE_COLUMNS: tuple[str, ...] = SPAN_COLUMNS[:7]
 _INCIDENT_COLUMNS: tuple[str, ...] = ("anomaly_type", "start_time", "end_time")
 
 

@@ -13,19 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anomaly_tutorial.data.metrics import METRIC_COLUMNS
 from anomaly_tutorial.timeseries.base import BaseSeriesDetector
 from anomaly_tutorial.timeseries.evaluation import event_metrics
 
 __all__ = ["METRIC_COLUMNS", "ServiceSplit", "evaluate_per_service", "service_split"]
 
-METRIC_COLUMNS = (
-    "cpu_pct",
-    "memory_mb",
-    "latency_p95_ms",
-    "error_rate",
-    "queue_depth",
-    "request_rate",
-)
 _LABELS = ("is_anomaly", "anomaly_type", "incident_id")
 
 
