@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # console bar: tqdm.auto needs ipywidgets, which the book does not install
 
 from .corruption import select_fields
 from .objectives import ContrastiveObjective, MaskedReconstructionObjective
