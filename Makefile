@@ -10,9 +10,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
+# The chapters need matplotlib's inline backend in the kernel; a backend from the environment
+# (MPLBACKEND=Agg, common on CI machines) would turn every figure into text.
+unexport MPLBACKEND
 
-.PHONY: book test lint unit chapters book-strict clean venv
+.PHONY: book test lint unit chapters book-strict figures-check clean venv
 
 venv: $(STAMP)
 
@@ -24,7 +26,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --keep-going
+	@$(MAKE) --no-print-directory figures-check
 	@echo "Book written to _build/html/index.html"
+
+# A matplotlib figure that reaches the page as its text repr ("<Figure size ...>") instead of
+# an image means the kernel ran without the inline backend (for example with MPLBACKEND set).
+figures-check:
+	@if grep -l "&lt;Figure size" _build/html/book/*.html; then \
+		echo "The pages above show a figure's text instead of its image."; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +46,7 @@ chapters: $(STAMP)
 
 book-strict: $(STAMP)
 	$(BIN)/jupyter-book build . -W --keep-going
+	@$(MAKE) --no-print-directory figures-check
 
 test: lint unit chapters book-strict
 
