@@ -13,13 +13,16 @@ from anomaly_tutorial.data.dataset import (
     time_split,
 )
 from anomaly_tutorial.data.diagnostics import single_field_separability
+from anomaly_tutorial.data.splits import BookSplit, book_split
 
 __all__ = [
     "ALL_ANOMALY_TYPES",
     "ANOMALY_TYPES",
     "AnomalyTypeInfo",
+    "BookSplit",
     "GeneratorConfig",
     "OCSFDataset",
+    "book_split",
     "default_dataset",
     "generate_dataset",
     "plan_incidents",
