@@ -283,3 +283,46 @@ def unflatten_event(row: Mapping[str, Any], *, sep: str = ".") -> dict[str, Any]
 def flatten_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Flatten many events; see :func:`flatten_event`."""
     return [flatten_event(e) for e in events]
+
+
+# --- findings (appended for anomaly_tutorial.triage) ------------------------------------------
+#: OCSF class of an alert raised by a detector: Detection Finding, in category 2 (Findings).
+DETECTION_FINDING = 2004
+FINDINGS_CATEGORY_UID = 2
+FINDINGS_CATEGORY_NAME = "Findings"
+DETECTION_FINDING_NAME = "Detection Finding"
+
+#: Detection Finding ``activity_id`` -> activity name (OCSF 1.3).
+FINDING_ACTIVITY_NAMES: dict[int, str] = {
+    0: "Unknown",
+    1: "Create",
+    2: "Update",
+    3: "Close",
+    99: "Other",
+}
+FINDING_ACTIVITY_CREATE = 1
+
+#: Finding ``status_id`` -> status name (OCSF 1.3 finding status).
+FINDING_STATUS_NAMES: dict[int, str] = {
+    0: "Unknown",
+    1: "New",
+    2: "In Progress",
+    3: "Suppressed",
+    4: "Resolved",
+    99: "Other",
+}
+FINDING_STATUS_NEW = 1
+
+#: The triage tiers of this book and their OCSF ``severity_id`` (see :data:`SEVERITY_NAMES`).
+TRIAGE_SEVERITY_IDS: dict[str, int] = {"low": 2, "medium": 3, "high": 4, "critical": 5}
+
+#: ``finding_info.analytic.type_id`` (OCSF 1.3): 1 Rule, 2 Behavioral, 3 Statistical,
+#: 4 Learning (ML/DL), 99 Other.
+ANALYTIC_TYPE_NAMES: dict[int, str] = {
+    0: "Unknown",
+    1: "Rule",
+    2: "Behavioral",
+    3: "Statistical",
+    4: "Learning (ML/DL)",
+    99: "Other",
+}
