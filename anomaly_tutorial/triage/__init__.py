@@ -23,6 +23,7 @@ from anomaly_tutorial.triage.category import (
 from anomaly_tutorial.triage.context import (
     PRIVILEGED_OPERATIONS,
     alert_context,
+    external_source,
     privileged_accounts,
 )
 from anomaly_tutorial.triage.explain import FeatureDeviations
@@ -58,6 +59,7 @@ __all__ = [
     "burst_size",
     "category_features",
     "dashboard_summary",
+    "external_source",
     "kind_signals",
     "privileged_accounts",
     "severity_ids",

@@ -90,10 +90,10 @@ def category_features(
             )
     cls = _numeric(events, "class_uid")
     code = _numeric(events, "http_response.code", -1.0)
-    operation = (
-        events["api.operation"].astype(object).to_numpy()
+    privileged_operation = (
+        events["api.operation"].isin(PRIVILEGED_OPERATIONS).fillna(False).to_numpy(dtype=bool)
         if "api.operation" in events
-        else np.full(n, None, dtype=object)
+        else np.zeros(n, dtype=bool)
     )
     features = {f"class={c}": (cls == c).astype(float) for c in _CLASSES}
     features.update(
@@ -102,7 +102,7 @@ def category_features(
             "activity_id": _numeric(events, "activity_id", -1.0),
             "http_code": code,
             "http_5xx": ((code >= 500) & (code < 600)).astype(float),
-            "privileged_operation": np.isin(operation, PRIVILEGED_OPERATIONS).astype(float),
+            "privileged_operation": privileged_operation.astype(float),
             "log_duration": np.log1p(np.maximum(_numeric(events, "duration", -1.0), -0.5)),
             "log_bytes_out": np.log1p(
                 np.maximum(_numeric(events, "traffic.bytes_out", -1.0), -0.5)

@@ -11,7 +11,7 @@ alert touches. This module builds that context table from flat OCSF events:
   (:func:`anomaly_tutorial.features.ip_is_internal`); a missing address counts as internal.
 
 Public objects: :data:`PRIVILEGED_OPERATIONS`, :func:`privileged_accounts`,
-:func:`alert_context`.
+:func:`external_source`, :func:`alert_context`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ def privileged_accounts(
     )
     counts = events.loc[ok, "actor.user.name"].dropna().astype(str).value_counts()
     return frozenset(counts.index[counts >= int(min_successes)])
+
+
+def external_source(events: pd.DataFrame) -> np.ndarray:
+    """Whether each event's ``src_endpoint.ip`` is outside the internal networks.
+
+    A missing address counts as internal (not external): nothing says it came from outside.
+    """
+    _require(events, ("src_endpoint.ip",))
+    src = events["src_endpoint.ip"].astype(object)
+    return (ip_is_internal(src, "src_endpoint.ip") == 0) & src.notna().to_numpy()
 
 
 def alert_context(
@@ -122,7 +132,7 @@ def alert_context(
     )
     names = frozenset(privileged)
     src = events["src_endpoint.ip"].astype(object)
-    external = (ip_is_internal(src, "src_endpoint.ip") == 0) & src.notna().to_numpy()
+    external = external_source(events)
     return pd.DataFrame(
         {
             "event_id": events["event_id"].astype(str).to_numpy(),

@@ -96,10 +96,8 @@ def _right_tail_surprise(sorted_train: np.ndarray, values: np.ndarray) -> np.nda
 
 def _user_class(user: np.ndarray, cls: np.ndarray) -> np.ndarray:
     """``"<account>|<class_uid>"`` keys (None where the account is missing)."""
-    return np.array(
-        [None if pd.isna(u) else f"{u}|{int(c)}" for u, c in zip(user, cls, strict=True)],
-        dtype=object,
-    )
+    keys = pd.Series(user, dtype=object).astype("string") + "|" + pd.Series(cls).astype("string")
+    return keys.astype(object).where(keys.notna(), None).to_numpy(dtype=object)
 
 
 def _hour(time_ms: np.ndarray) -> np.ndarray:
@@ -301,10 +299,9 @@ class FeatureDeviations(BaseEstimator):
             novel = established & pd.notna(values) & ~pairs.isin(self.seen_[column])
             out[f"novel:{column}"] = np.where(novel, np.log10(n_user + 1.0), 0.0)
         hours = _hour(events["time"].to_numpy(dtype="int64"))
-        in_hour = (
-            pd.Series(list(zip(user, hours, strict=True)))
-            .map(lambda key: self.hour_counts_.get(key, 0))
-            .to_numpy(dtype="float64")
+        position = self.hour_counts_.index.get_indexer(pd.MultiIndex.from_arrays([user, hours]))
+        in_hour = np.where(
+            position >= 0, self.hour_counts_.to_numpy(dtype="float64")[position], 0.0
         )
         p_hour = (in_hour + 1.0) / (n_user + 24.0)
         out["entity:hour"] = np.where(established, np.maximum(0.0, -np.log10(24.0 * p_hour)), 0.0)
