@@ -90,7 +90,7 @@ def _right_tail_surprise(sorted_train: np.ndarray, values: np.ndarray) -> np.nda
     if n == 0 or not ok.any():
         return out
     above = n - np.searchsorted(sorted_train, values[ok], side="left")
-    out[ok] = -np.log10((above + 1.0) / (n + 1.0))
+    out[ok] = np.maximum(0.0, -np.log10((above + 1.0) / (n + 1.0)))
     return out
 
 

@@ -20,11 +20,12 @@ The evidence for each comes from the detector and from the deviations of
     :func:`burst_size`: how many events flagged by the detector share its source IP, its
     account or its service within a time window around it.
 
-:class:`KindRule` is three thresholds on those signals, chosen on labelled anomalies of a
-validation period (:meth:`KindRule.fit`) and applied unchanged to later alerts::
+:class:`KindRule` is three thresholds and a margin on those signals, chosen on labelled
+anomalies of a validation period (:meth:`KindRule.fit`) and applied unchanged to later
+alerts::
 
     collective  if window >= window_threshold_ or burst >= burst_threshold_
-    point       elif global >= point_threshold_ and global >= context
+    point       elif global >= point_threshold_ and global >= context + point_margin_
     contextual  otherwise
 
 Public objects: :data:`KINDS`, :data:`SIGNAL_COLUMNS`, :func:`burst_size`, :func:`kind_signals`,
@@ -137,13 +138,15 @@ def _check_signals(signals: Any) -> pd.DataFrame:
     return signals
 
 
-def _apply(signals: pd.DataFrame, window: float, burst: float, point: float) -> np.ndarray:
+def _apply(
+    signals: pd.DataFrame, window: float, burst: float, point: float, margin: float
+) -> np.ndarray:
     g = signals["global"].to_numpy(dtype="float64")
     c = signals["context"].to_numpy(dtype="float64")
     collective = (signals["window"].to_numpy(dtype="float64") >= window) | (
         signals["burst"].to_numpy(dtype="float64") >= burst
     )
-    is_point = (g >= point) & (g >= c)
+    is_point = (g >= point) & (g >= c + margin)
     return np.where(collective, "collective", np.where(is_point, "point", "contextual")).astype(
         object
     )
@@ -154,14 +157,18 @@ class KindRule(BaseEstimator):
 
     Parameters
     ----------
-    window_grid, burst_grid, point_grid
-        Candidate thresholds for the window surprise, the burst size and the global surprise.
+    window_grid, burst_grid, point_grid, margin_grid
+        Candidate thresholds for the window surprise, the burst size and the global surprise,
+        and candidate margins by which the global surprise must exceed the context surprise
+        (a negative margin lets a point anomaly win near-ties: for an event of an ordinary
+        account, the account's median is close to everyone's, so a globally extreme value is
+        about as extreme against the account).
         :meth:`fit` keeps the combination with the best balanced accuracy (mean recall over
         the kinds present), the first one in grid order on ties.
 
     Attributes
     ----------
-    window_threshold_, burst_threshold_, point_threshold_ : float
+    window_threshold_, burst_threshold_, point_threshold_, point_margin_ : float
         The chosen thresholds.
     fit_score_ : float
         Balanced accuracy of the chosen rule on the data it was chosen on (optimistic).
@@ -174,10 +181,12 @@ class KindRule(BaseEstimator):
         window_grid: Sequence[float] = (2.0, 3.0, 4.0),
         burst_grid: Sequence[float] = (3, 5, 8, 12),
         point_grid: Sequence[float] = (1.5, 2.0, 3.0, 4.0),
+        margin_grid: Sequence[float] = (-0.5, -0.25, 0.0, 0.25),
     ) -> None:
         self.window_grid = window_grid
         self.burst_grid = burst_grid
         self.point_grid = point_grid
+        self.margin_grid = margin_grid
 
     def fit(self, signals: pd.DataFrame, kinds: Any) -> KindRule:
         """Choose the thresholds on labelled anomalies (``kinds`` from :data:`KINDS`).
@@ -197,19 +206,22 @@ class KindRule(BaseEstimator):
         unknown = sorted({str(k) for k in y} - set(KINDS))
         if unknown:
             raise ValueError(f"kinds: unknown kinds {unknown}; expected {list(KINDS)}")
-        grids = [list(self.window_grid), list(self.burst_grid), list(self.point_grid)]
-        for name, grid in zip(("window_grid", "burst_grid", "point_grid"), grids, strict=True):
+        names = ("window_grid", "burst_grid", "point_grid", "margin_grid")
+        grids = [list(getattr(self, name)) for name in names]
+        for name, grid in zip(names, grids, strict=True):
             if not grid:
                 raise ValueError(f"{name}: needs at least one candidate")
         rows = []
-        for window, burst, point in product(*grids):
-            pred = _apply(signals, window, burst, point)
-            rows.append((window, burst, point, balanced_accuracy_score(y, pred)))
-        self.grid_ = pd.DataFrame(rows, columns=["window", "burst", "point", "balanced_accuracy"])
+        for window, burst, point, margin in product(*grids):
+            pred = _apply(signals, window, burst, point, margin)
+            rows.append((window, burst, point, margin, balanced_accuracy_score(y, pred)))
+        columns = ["window", "burst", "point", "margin", "balanced_accuracy"]
+        self.grid_ = pd.DataFrame(rows, columns=columns)
         best = self.grid_.iloc[int(self.grid_["balanced_accuracy"].to_numpy().argmax())]
         self.window_threshold_ = float(best["window"])
         self.burst_threshold_ = float(best["burst"])
         self.point_threshold_ = float(best["point"])
+        self.point_margin_ = float(best["margin"])
         self.fit_score_ = float(best["balanced_accuracy"])
         return self
 
@@ -217,7 +229,13 @@ class KindRule(BaseEstimator):
         """Kind of each row of ``signals`` (object array of :data:`KINDS`)."""
         check_is_fitted(self, "window_threshold_")
         signals = _check_signals(signals)
-        return _apply(signals, self.window_threshold_, self.burst_threshold_, self.point_threshold_)
+        return _apply(
+            signals,
+            self.window_threshold_,
+            self.burst_threshold_,
+            self.point_threshold_,
+            self.point_margin_,
+        )
 
 
 def kind_signals(
