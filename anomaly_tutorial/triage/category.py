@@ -179,7 +179,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         if bad.any():
             i, j = (int(k[0]) for k in np.nonzero(bad))
             raise ValueError(
-                f"X: column {X.columns[j]!r} has {values[i, j]!r} at row {X.index[i]!r}"
+                f"X: column {X.columns[j]!r} has {values[i, j]} at row {X.index[i]!r}"
             )
         return X
 

@@ -120,7 +120,7 @@ def alert_context(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"scores: value {score[i]!r} at position {i} (event "
+            f"scores: value {score[i]} at position {i} (event "
             f"{events['event_id'].iloc[i]!r}) is not a finite number"
         )
     service = events["dst_endpoint.svc_name"].astype(object).fillna(NO_SERVICE).to_numpy()

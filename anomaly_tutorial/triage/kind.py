@@ -132,7 +132,7 @@ def _check_signals(signals: Any) -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"signals: column {column!r} has {signals[column].iloc[i]!r} at row "
+                f"signals: column {column!r} has {signals[column].iloc[i]} at row "
                 f"{signals.index[i]!r}; expected finite numbers"
             )
     return signals

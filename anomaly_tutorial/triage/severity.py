@@ -176,7 +176,7 @@ def _check_context(alerts: pd.DataFrame, domain_column: str | None) -> None:
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"alerts: column 'score' must hold finite numbers; row {alerts.index[i]!r} has "
-            f"{alerts['score'].iloc[i]!r}"
+            f"{alerts['score'].iloc[i]}"
         )
 
 
