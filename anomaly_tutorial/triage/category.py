@@ -178,9 +178,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         bad = ~np.isfinite(values)
         if bad.any():
             i, j = (int(k[0]) for k in np.nonzero(bad))
-            raise ValueError(
-                f"X: column {X.columns[j]!r} has {values[i, j]} at row {X.index[i]!r}"
-            )
+            raise ValueError(f"X: column {X.columns[j]!r} has {values[i, j]} at row {X.index[i]!r}")
         return X
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
