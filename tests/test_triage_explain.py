@@ -127,3 +127,12 @@ def test_bad_input(explainer):
         FeatureDeviations(min_surprise=-1).fit(_training())
     with pytest.raises(ValueError, match="index must equal"):
         explainer.explain(_event(), deviations=explainer.deviations(_event()).iloc[:0])
+
+
+def test_a_field_that_is_not_a_number_is_refused(explainer):
+    with pytest.raises(
+        ValueError, match="event 'new': field 'duration' must be a number, got 'slow'"
+    ):
+        explainer.deviations(_event(duration="slow"))
+    with pytest.raises(ValueError, match="column 'class_uid' is missing at event 'new'"):
+        explainer.deviations(_event(class_uid=None))

@@ -117,3 +117,14 @@ def test_kind_signals_adds_the_burst():
     assert signals["burst"].tolist() == [3, 3, 3]
     with pytest.raises(ValueError, match="same index"):
         kind_signals(surprise.iloc[:2], frame, flagged)
+
+
+def test_chapter_exercises_check_the_right_answers():
+    from anomaly_tutorial.exercises import check
+
+    assert check("triage-1", "critical", quiet=True)
+    assert not check("triage-1", "high", quiet=True)
+    assert check("triage-2", 3, quiet=True)
+    assert not check("triage-2", 4, quiet=True)
+    assert check("triage-3", 2, quiet=True)
+    assert not check("triage-3", 3, quiet=True)

@@ -32,14 +32,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import ocsf
 from anomaly_tutorial.triage.context import PRIVILEGED_OPERATIONS
+from anomaly_tutorial.triage.explain import numeric_field
 
 _CLASSES = (ocsf.AUTHENTICATION, ocsf.NETWORK_ACTIVITY, ocsf.HTTP_ACTIVITY, ocsf.API_ACTIVITY)
 
 
 def _numeric(frame: pd.DataFrame, column: str, fill: float = np.nan) -> np.ndarray:
+    """The column as floats, ``fill`` where missing (non-numbers are refused)."""
     if column not in frame:
         return np.full(len(frame), fill)
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=fill)
+    values = numeric_field(frame, column)
     return np.where(np.isnan(values), fill, values)
 
 

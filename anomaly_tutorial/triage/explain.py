@@ -34,8 +34,8 @@ what is unusual about the event, whichever detector flagged it. A detector can f
 for a reason none of these fields captures (a rare combination of one-hot codes); the
 explanation then says ``"no single field stands out"`` rather than inventing one.
 
-Public objects: :class:`FeatureDeviations`, :data:`GLOBAL_FIELDS`, :data:`ENTITY_FIELDS`,
-:data:`NOVELTY_FIELDS`, :data:`WINDOW_FIELDS`.
+Public objects: :class:`FeatureDeviations`, :func:`numeric_field`, :data:`GLOBAL_FIELDS`,
+:data:`ENTITY_FIELDS`, :data:`NOVELTY_FIELDS`, :data:`WINDOW_FIELDS`.
 """
 
 from __future__ import annotations
@@ -76,10 +76,18 @@ NOTHING = "no single field stands out"
 _WINDOW_SPECS = tuple(s for s in DEFAULT_WINDOWS if s.name in WINDOW_FIELDS)
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+def numeric_field(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The column as floats (NaN where missing); a value that is not a number is an error."""
     if column not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna().to_numpy() & raw.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        event = frame["event_id"].iloc[i] if "event_id" in frame else frame.index[i]
+        raise ValueError(f"event {event!r}: field {column!r} must be a number, got {raw.iloc[i]!r}")
+    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _right_tail_surprise(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -159,11 +167,14 @@ class FeatureDeviations(BaseEstimator):
         missing = [c for c in ("event_id", "time", "class_uid") if c not in events.columns]
         if missing:
             raise ValueError(f"{argument}: missing columns {missing}")
-        if events["time"].isna().any():
-            i = int(np.flatnonzero(events["time"].isna().to_numpy())[0])
-            raise ValueError(
-                f"{argument}: column 'time' is missing at event {events['event_id'].iloc[i]!r}"
-            )
+        for column in ("time", "class_uid"):
+            if events[column].isna().any():
+                i = int(np.flatnonzero(events[column].isna().to_numpy())[0])
+                raise ValueError(
+                    f"{argument}: column {column!r} is missing at event "
+                    f"{events['event_id'].iloc[i]!r}"
+                )
+            numeric_field(events, column)
         return events
 
     def fit(self, events: pd.DataFrame, y: Any = None) -> FeatureDeviations:
@@ -173,7 +184,7 @@ class FeatureDeviations(BaseEstimator):
         cls = events["class_uid"].to_numpy()
         self.class_values_ = {}
         for column in GLOBAL_FIELDS:
-            values = _numeric(events, column)
+            values = numeric_field(events, column)
             self.class_values_[column] = {
                 int(c): np.sort(values[(cls == c) & np.isfinite(values)]) for c in np.unique(cls)
             }
@@ -188,7 +199,7 @@ class FeatureDeviations(BaseEstimator):
         self.entity_medians_, self.ratio_values_ = {}, {}
         user_class = _user_class(user, cls)
         for column in ENTITY_FIELDS:
-            values = _numeric(events, column)
+            values = numeric_field(events, column)
             ok = has_user & np.isfinite(values)
             medians = pd.Series(values[ok]).groupby(user_class[ok]).median()
             owners = np.array([k.rsplit("|", 1)[0] for k in medians.index], dtype=object)
@@ -278,7 +289,7 @@ class FeatureDeviations(BaseEstimator):
         cls = events["class_uid"].to_numpy()
         out: dict[str, np.ndarray] = {}
         for column in GLOBAL_FIELDS:
-            values = _numeric(events, column)
+            values = numeric_field(events, column)
             surprise = np.zeros(n)
             for c, sorted_train in self.class_values_[column].items():
                 rows = cls == c
@@ -289,7 +300,9 @@ class FeatureDeviations(BaseEstimator):
         established = n_user >= int(self.min_entity_events)
         user_class = _user_class(user, cls)
         for column in ENTITY_FIELDS:
-            ratio = self._ratios(user_class, _numeric(events, column), self.entity_medians_[column])
+            ratio = self._ratios(
+                user_class, numeric_field(events, column), self.entity_medians_[column]
+            )
             out[f"entity:{column}"] = _right_tail_surprise(self.ratio_values_[column], ratio)
         for column in NOVELTY_FIELDS:
             values = (
