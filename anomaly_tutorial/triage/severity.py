@@ -209,6 +209,8 @@ class SeverityRules:
         self.default = SeverityPolicy() if default is None else default
         self.domains = dict(domains or {})
         self.domain_column = domain_column
+        if "default" in self.domains:
+            raise ValueError("domains: 'default' names the default policy; pass it as default=")
         for name, policy in [("default", self.default), *self.domains.items()]:
             if not isinstance(policy, SeverityPolicy):
                 raise TypeError(
@@ -259,10 +261,11 @@ class SeverityRules:
             default_rows &= ~rows
         effective = np.empty(n)
         level = np.zeros(n, dtype=np.int8)
-        applied = np.full(n, "default", dtype=object)
-        for name, policy, rows in [("default", self.default, default_rows)] + [
+        applied = np.zeros(n, dtype=np.int16)
+        policies = [("default", self.default, default_rows)] + [
             (name, self.domains[name], rows) for name, rows in custom.items()
-        ]:
+        ]
+        for code, (_, policy, rows) in enumerate(policies):
             if not rows.any():
                 continue
             tiers = dict(policy.tier_points)
@@ -279,15 +282,14 @@ class SeverityRules:
             cuts = np.array([float(policy.thresholds[k]) for k in SEVERITY_LEVELS[1:]])
             effective[rows] = eff
             level[rows] = (eff[:, None] >= cuts[None, :]).sum(axis=1)
-            applied[rows] = name
-        names = np.asarray(SEVERITY_LEVELS, dtype=object)[level]
+            applied[rows] = code
         ids = np.array([ocsf.TRIAGE_SEVERITY_IDS[s] for s in SEVERITY_LEVELS])[level]
         return pd.DataFrame(
             {
                 "effective_score": effective,
-                "severity": pd.Categorical(names, categories=SEVERITY_LEVELS, ordered=True),
+                "severity": pd.Categorical.from_codes(level, SEVERITY_LEVELS, ordered=True),
                 "severity_id": ids,
-                "policy": applied,
+                "policy": pd.Categorical.from_codes(applied, ["default", *custom]),
             },
             index=alerts.index,
         )
