@@ -15,7 +15,7 @@ thresholds of a :class:`SeverityPolicy`; each tier has an OCSF ``severity_id``
 any label the caller puts in the ``domain`` column), for example a stricter one for payments.
 
 Classification is vectorised (``numpy`` only, one pass per policy), so a million alerts take
-well under a second; :func:`severity_of` is the same rule for one alert, written plainly, and
+seconds at most; :func:`severity_of` is the same rule for one alert, written plainly, and
 the tests check that both agree.
 
 Public objects: :data:`SEVERITY_LEVELS`, :class:`SeverityPolicy`, :class:`SeverityRules`,
