@@ -243,7 +243,7 @@ def check(exercise_id: str, answer: object, *, quiet: bool = False) -> bool:
 
 
 def _numeric_array(value: object, role: str) -> np.ndarray:
-    """``value`` as a float array; a bad answer is the reader's error, a bad expected the checker's."""
+    """``value`` as floats: a bad answer is the reader's error, a bad expected the checker's."""
     if role == "expected":
         if isinstance(value, str | bytes):
             raise TypeError(f"the checker's expected value is text, not numbers: {value!r}")
