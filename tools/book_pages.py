@@ -276,10 +276,12 @@ def _exec_status(env: Any, parent: str) -> list[nodes.Node]:
         row = nodes.row()
         tbody += row
         row += _cell(_doc_link(parent, docname, title))
-        row += _cell(datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M") if mtime else "-")
+        executed = datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M") if mtime else "-"
+        status = "ok" if data.get("succeeded") is True else f"failed: {data.get('error') or ''}"
+        row += _cell(executed)
         row += _cell(str(data.get("method", "-")))
         row += _cell("-" if runtime is None else f"{runtime:.1f}")
-        row += _cell("ok" if data.get("succeeded") is True else f"failed: {data.get('error') or ''}")
+        row += _cell(status)
     return [table, nodes.paragraph(text=summarise(chapters))]
 
 

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_offline_math import MATHJAX, page_assets  # noqa: E402
+from check_offline_math import MATHJAX, page_assets
 
 CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

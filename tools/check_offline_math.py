@@ -78,7 +78,7 @@ def check_build(html_dir: Path) -> list[str]:
         pages_with_math += 1
         local = [s for s in assets.scripts if s.split("?")[0].endswith(MATHJAX.as_posix())]
         if not local:
-            problems.append(f"{name}: has {assets.math_nodes} math nodes but loads no local MathJax")
+            problems.append(f"{name}: {assets.math_nodes} math nodes but no local MathJax loaded")
         for src in local:
             target = (page.parent / src.split("?")[0]).resolve()
             if not target.is_file():
