@@ -82,3 +82,41 @@ def test_the_pages_use_the_directives_and_the_config_registers_the_extension():
     sphinx = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
     assert sphinx["local_extensions"] == {"book_pages": "tools/"}
     assert book_pages.BUDGET == Budget(book_s=360.0, chapter_s=40.0, target_s=25.0)
+
+
+def test_a_sphinx_build_lists_the_toc_and_summarises_execution(tmp_path):
+    """The directives in a real (tiny) Sphinx build: links in toc order, no executed chapter."""
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    (src / "book").mkdir(parents=True)
+    (src / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "  - caption: Second part first\n    chapters:\n      - file: book/zeta\n"
+        "  - caption: Then\n    chapters:\n      - file: book/alpha\n      - file: book/status\n"
+    )
+    (src / "book" / "intro.md").write_text("# Intro\n\n```{book-contents}\n```\n")
+    (src / "book" / "zeta.md").write_text("# Zeta chapter\n\nText.\n")
+    (src / "book" / "alpha.md").write_text("# Alpha chapter\n\nText.\n")
+    (src / "book" / "status.md").write_text("# Status\n\n```{exec-status}\n```\n")
+    (src / "conf.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'tools')!r})\n"
+        "extensions = ['myst_nb', 'sphinx_external_toc', 'book_pages']\n"
+        "external_toc_path = '_toc.yml'\nexternal_toc_exclude_missing = False\n"
+        "nb_execution_mode = 'off'\n"
+    )
+    out = tmp_path / "html"
+    app = Sphinx(
+        str(src), str(src), str(out), str(tmp_path / "doctrees"), "html",
+        status=None, warning=None, freshenv=True,
+    )
+    app.build()
+    assert app.statuscode == 0
+    intro = (out / "book" / "intro.html").read_text()
+    intro = intro[intro.index("<h1>") :]  # the page body, not the head's next/prev links
+    assert intro.index("Second part first") < intro.index("Zeta chapter") < intro.index("Then")
+    assert intro.index("Then") < intro.index("Alpha chapter") < intro.index(">Status<")
+    assert 'href="zeta.html"' in intro and 'href="alpha.html"' in intro
+    status = (out / "book" / "status.html").read_text()
+    assert "No chapter has been executed in this build." in status
