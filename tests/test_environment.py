@@ -224,3 +224,22 @@ def test_every_third_party_module_the_package_imports_is_a_declared_dependency()
     assert not missing, "imported but not declared in pyproject.toml: " + ", ".join(
         sorted(set(missing))
     )
+
+
+def _make_recipe(target: str) -> str:
+    """The recipe lines of a Makefile target (up to the next blank line)."""
+    text = (ROOT / "Makefile").read_text()
+    match = re.search(rf"^{re.escape(target)}:[^\n]*\n((?:\t[^\n]*\n)*)", text, re.MULTILINE)
+    assert match, f"Makefile has no target {target!r}"
+    return match.group(1)
+
+
+def test_make_test_checks_the_built_pages_offline():
+    assert re.search(r"^test: .*\bbook-strict\b", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    strict = _make_recipe("book-strict")
+    assert "-W" in strict
+    for check in ("figures-check", "math-check", "browser-check"):
+        assert check in strict, f"make book-strict does not run {check}"
+    assert "math-check" in _make_recipe("book")
+    assert "tools/check_offline_math.py _build/html" in _make_recipe("math-check")
+    assert "tools/check_math_in_browser.py _build/html" in _make_recipe("browser-check")
