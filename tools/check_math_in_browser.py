@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/check_math_in_browser.py [_build/html] [--screenshot book/self_supervised.html]
+    python tools/check_math_in_browser.py [_build/html] [--screenshot book/tabular_resnet.html]
 
 For every page with math (or the pages named with ``--page``) Chromium loads the page from disk
 with no network: inside ``unshare -n`` (a network namespace with no interface) when that is
