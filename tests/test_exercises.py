@@ -16,6 +16,7 @@ from anomaly_tutorial.exercises import (
     exercise,
     in_range,
     list_exercises,
+    reading_answer,
     same_items,
 )
 from anomaly_tutorial.exercises import evaluation_basics as eb
@@ -65,6 +66,81 @@ def test_wrong_type_is_a_hint_not_a_traceback(
     assert "4817" not in out
 
 
+@pytest.fixture
+def buggy_exercise() -> Iterator[str]:
+    """A checker with a bug of its own: it divides by an empty count."""
+    exercise_id = "test-buggy-1"
+
+    @exercise(exercise_id, hint="Any number.")
+    def _check(answer: object) -> bool:
+        counts: list[int] = []
+        return close_to(answer, 1.0 / len(counts))
+
+    yield exercise_id
+    unregister(exercise_id)
+
+
+@pytest.fixture
+def converting_exercise() -> Iterator[str]:
+    """A checker that converts the answer itself, inside ``reading_answer``."""
+    exercise_id = "test-converting-1"
+
+    @exercise(exercise_id, hint="A whole number of windows.")
+    def _check(answer: object) -> bool:
+        with reading_answer("a whole number of windows"):
+            n_windows = int(answer)
+        return n_windows == 12
+
+    yield exercise_id
+    unregister(exercise_id)
+
+
+@pytest.mark.parametrize("answer", [4817.25, "4817.25", None])
+def test_a_bug_in_a_checker_propagates_instead_of_saying_not_quite(
+    buggy_exercise: str, answer: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ZeroDivisionError) as info:
+        check(buggy_exercise, answer)
+    assert capsys.readouterr().out == ""  # no "Not quite" for the reader
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "test-buggy-1" in notes and "bug in the checker" in notes
+    assert "_check" in notes  # names the checker function
+
+
+def test_a_checker_whose_expected_value_is_broken_raises() -> None:
+    @exercise("test-nan-expected-1", hint="Any number.")
+    def _check(answer: object) -> bool:
+        return close_to(answer, float("nan"))
+
+    try:
+        with pytest.raises(ValueError, match="expected value is not finite"):
+            check("test-nan-expected-1", 1.0)
+        with pytest.raises(TypeError, match="expected value is text"):
+            close_to(1.0, "1.0")
+    finally:
+        unregister("test-nan-expected-1")
+
+
+@pytest.mark.parametrize("answer", ["twelve", None, [1, 2]])
+def test_conversion_of_the_answer_inside_reading_answer_is_the_answers_fault(
+    converting_exercise: str, answer: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check(converting_exercise, answer) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Not quite: expected a whole number of windows")
+    assert out.rstrip().endswith("Hint: A whole number of windows.")
+    assert check(converting_exercise, "12", quiet=True) is True
+
+
+def test_reading_answer_leaves_other_errors_alone() -> None:
+    with pytest.raises(KeyError), reading_answer("a number"):
+        raise KeyError("a bug")
+    with pytest.raises(AnswerTypeError, match=r"expected a number \(ValueError: "), reading_answer(
+        "a number"
+    ):
+        float("x")
+
+
 def test_quiet_prints_nothing(secret_exercise: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(secret_exercise, SECRET, quiet=True) is True
     assert check(secret_exercise, 1.0, quiet=True) is False
@@ -107,6 +183,13 @@ def test_same_items_equals_text_in_range() -> None:
     assert not same_items(["a"], ["a", "b"])
     with pytest.raises(AnswerTypeError):
         same_items("ab", ["a", "b"])
+
+    def broken_items():
+        yield "a"
+        raise ValueError("the reader's generator broke")
+
+    with pytest.raises(AnswerTypeError, match="collection of items"):
+        same_items(broken_items(), ["a"])
     assert equals_text("  Brute   FORCE ", "brute force")
     assert not equals_text("brute", "brute force")
     with pytest.raises(AnswerTypeError):

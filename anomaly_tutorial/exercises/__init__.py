@@ -2,7 +2,8 @@
 
 Readers call ``check("<exercise-id>", answer)``; chapter authors register checkers in their own
 module of this package with :func:`~anomaly_tutorial.exercises.registry.exercise`. See
-:mod:`anomaly_tutorial.exercises.registry`.
+:mod:`anomaly_tutorial.exercises.registry`. A checker's own exception (a bug in the checker)
+propagates; only :class:`AnswerTypeError` turns into "Not quite".
 """
 
 from anomaly_tutorial.exercises.registry import (
@@ -13,6 +14,7 @@ from anomaly_tutorial.exercises.registry import (
     exercise,
     in_range,
     list_exercises,
+    reading_answer,
     same_items,
 )
 
@@ -24,5 +26,6 @@ __all__ = [
     "exercise",
     "in_range",
     "list_exercises",
+    "reading_answer",
     "same_items",
 ]

@@ -11,6 +11,13 @@ A chapter registers its checkers in its own module ``anomaly_tutorial/exercises/
 
 and readers call :func:`check`. Every submodule of :mod:`anomaly_tutorial.exercises` is
 imported on first use, so no shared file needs editing. Expected answers are never printed.
+
+Who is to blame for an error matters. An answer of the wrong kind is the reader's problem and
+gets a "Not quite" that says what kind of answer is expected: the helpers below raise
+:class:`AnswerTypeError` for it, and a checker that converts the answer itself does so inside
+:func:`reading_answer`. Any other exception raised by a checker is a bug in the checker; it
+propagates (with a note naming the checker) instead of being reported as a wrong answer, so a
+broken exercise fails the chapter's execution rather than telling every reader "Not quite".
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import numbers
 import pkgutil
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +42,7 @@ __all__ = [
     "exercise",
     "in_range",
     "list_exercises",
+    "reading_answer",
     "same_items",
 ]
 
@@ -48,6 +57,37 @@ class AnswerTypeError(TypeError):
 
     Messages must describe what kind of answer is expected, never the expected value.
     """
+
+
+@contextmanager
+def reading_answer(expected_kind: str) -> Iterator[None]:
+    """Treat a ``TypeError`` or ``ValueError`` raised inside the block as the answer's fault.
+
+    Wrap only the lines that convert or take apart the reader's answer; the checker's own
+    computations stay outside, so their bugs propagate.
+
+    Parameters
+    ----------
+    expected_kind : str
+        What the answer should be, for the message ("a number", "a list of type names").
+
+    Raises
+    ------
+    AnswerTypeError
+        From a ``TypeError`` or ``ValueError`` raised in the block; the original error is
+        chained as ``__cause__``.
+
+    Examples
+    --------
+    >>> with reading_answer("a whole number of windows"):
+    ...     n = int(answer)  # doctest: +SKIP
+    """
+    try:
+        yield
+    except AnswerTypeError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise AnswerTypeError(f"expected {expected_kind} ({type(err).__name__}: {err})") from err
 
 
 @dataclass(frozen=True)
@@ -155,7 +195,8 @@ def check(exercise_id: str, answer: object, *, quiet: bool = False) -> bool:
 
     Prints ``"Correct!"`` (with a short explanation when the exercise has one) or
     ``"Not quite. Hint: ..."``; the expected answer is never printed. An answer of the wrong
-    type gets a "Not quite" that says what kind of answer is expected.
+    type (an :class:`AnswerTypeError` from the checker) gets a "Not quite" that says what kind
+    of answer is expected.
 
     Parameters
     ----------
@@ -175,6 +216,9 @@ def check(exercise_id: str, answer: object, *, quiet: bool = False) -> bool:
     ------
     KeyError
         Unknown exercise id (the message lists the known ids and a close match).
+    Exception
+        Whatever the checker raised other than :class:`AnswerTypeError`: a bug in the
+        checker, not a wrong answer. A note on the exception names the checker.
     """
     entry = _lookup(exercise_id)
     problem = None
@@ -182,12 +226,12 @@ def check(exercise_id: str, answer: object, *, quiet: bool = False) -> bool:
         correct = bool(entry.checker(answer))
     except AnswerTypeError as err:
         correct, problem = False, str(err)
-    except Exception:
-        correct = False
-        problem = (
-            f"your answer (of type {type(answer).__name__}) could not be compared; "
-            f"check its type and shape"
+    except Exception as err:
+        err.add_note(
+            f"raised by {entry.origin}, the checker of exercise {exercise_id!r}: a bug in the "
+            f"checker, not in the answer"
         )
+        raise
     if not quiet:
         if correct:
             print(f"Correct! {entry.why}" if entry.why else "Correct!")
@@ -199,15 +243,20 @@ def check(exercise_id: str, answer: object, *, quiet: bool = False) -> bool:
 
 
 def _numeric_array(value: object, role: str) -> np.ndarray:
+    """``value`` as floats: a bad answer is the reader's error, a bad expected the checker's."""
+    if role == "expected":
+        if isinstance(value, str | bytes):
+            raise TypeError(f"the checker's expected value is text, not numbers: {value!r}")
+        array = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(array)):
+            raise ValueError("the checker's expected value is not finite")
+        return array
     if isinstance(value, str | bytes | bool | np.bool_):
         raise AnswerTypeError(f"expected a number or numbers, got {type(value).__name__}")
     try:
-        array = np.asarray(value, dtype=float)
+        return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise AnswerTypeError(f"expected a number or numbers, got {type(value).__name__}") from None
-    if role == "expected" and not np.all(np.isfinite(array)):
-        raise ValueError("expected value of the checker is not finite")
-    return array
 
 
 def close_to(answer: object, expected: object, *, rtol: float = 1e-6, atol: float = 0.0) -> bool:
@@ -246,7 +295,9 @@ def same_items(answer: object, expected: Iterable[object]) -> bool:
         )
     if isinstance(answer, dict):
         raise AnswerTypeError("expected a collection of items (list, set, Series), got a dict")
-    return Counter(map(_norm_text, answer)) == Counter(map(_norm_text, expected))
+    with reading_answer("a collection of items (list, set, Series)"):
+        given = Counter(map(_norm_text, answer))
+    return given == Counter(map(_norm_text, expected))
 
 
 def equals_text(answer: object, expected: str) -> bool:
