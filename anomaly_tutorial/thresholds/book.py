@@ -179,7 +179,7 @@ def _session_scores(events: pd.DataFrame, split) -> pd.DataFrame:  # type: ignor
     return out.sort_values("time", kind="stable").reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _book_scores(family: str) -> pd.DataFrame:
     from anomaly_tutorial.data import book_split, default_dataset
 
@@ -258,12 +258,9 @@ def evaluate_decision(
     flags = decision.flag(table["score"].to_numpy())
     y = table["is_anomaly"].to_numpy(dtype=bool)
     n_alerts, tp = int(flags.sum()), int((flags & y).sum())
+    start_ms = int(table["time"].min()) // DAY_MS * DAY_MS  # periods start at UTC midnight
     per_day = alerts_per_bucket(
-        flags,
-        table["time"].to_numpy(),
-        "day",
-        start_ms=int(table["time"].min()) // DAY_MS * DAY_MS,
-        end_ms=int(table["time"].min()) // DAY_MS * DAY_MS + int(round(period_days * DAY_MS)),
+        flags, table["time"].to_numpy(), "day", start_ms, start_ms + round(period_days * DAY_MS)
     )
     ids = table["id"].to_numpy(dtype=object)
     found = incident_detection(
@@ -273,7 +270,10 @@ def evaluate_decision(
         id_column="id",
     )
     grouped = group_alerts(
-        table.loc[flags], key="entity", max_gap_s=max_gap_s, cooldown_s=cooldown_s,
+        table.loc[flags],
+        key="entity",
+        max_gap_s=max_gap_s,
+        cooldown_s=cooldown_s,
         dedup_on=("id",),
     )
     return {
@@ -344,7 +344,10 @@ def compare_policies(
             "threshold": decision.threshold if decision.threshold is not None else np.nan,
             "target_alerts_per_day": target,
             **evaluate_decision(
-                decision, apply_rows, period_days=days[apply_to], max_gap_s=max_gap_s,
+                decision,
+                apply_rows,
+                period_days=days[apply_to],
+                max_gap_s=max_gap_s,
                 cooldown_s=cooldown_s,
             ),
         }

@@ -176,8 +176,12 @@ def group_alerts(
         out["incident"] = out["incident"].astype("int64")
         return GroupedAlerts(out, incidents)
     originals = pd.DataFrame(
-        {"incident": incident[kept], "time": t[kept], "key": key_values[kept],
-         "key_field": key_fields[kept]}
+        {
+            "incident": incident[kept],
+            "time": t[kept],
+            "key": key_values[kept],
+            "key_field": key_fields[kept],
+        }
     ).groupby("incident", sort=True)
     incidents = pd.DataFrame(
         {
@@ -186,8 +190,10 @@ def group_alerts(
             "start_time": originals["time"].min(),
             "end_time": originals["time"].max(),
             "n_alerts": originals.size().astype("int64"),
-            "n_duplicates": pd.Series(incident[duplicate]).value_counts()
-            .reindex(originals.size().index, fill_value=0).astype("int64"),
+            "n_duplicates": pd.Series(incident[duplicate])
+            .value_counts()
+            .reindex(originals.size().index, fill_value=0)
+            .astype("int64"),
         }
     )
     if score_column is not None and score_column in out.columns:

@@ -277,7 +277,10 @@ def _as_times(times: ArrayLike, n: int) -> np.ndarray:
 
 
 def alerts_per_bucket(
-    alerts: ArrayLike, times: ArrayLike, per: str = "day", start_ms: int | None = None,
+    alerts: ArrayLike,
+    times: ArrayLike,
+    per: str = "day",
+    start_ms: int | None = None,
     end_ms: int | None = None,
 ) -> np.ndarray:
     """Number of alerts in each UTC day (or hour) of a period, empty buckets included.
@@ -648,9 +651,7 @@ class BenjaminiHochberg(ThresholdPolicy):
     def _check_params(self) -> None:
         _check_level(self.q, "q")
         if self.calibrate_on not in ("normal", "all"):
-            raise ValueError(
-                f"calibrate_on: must be 'normal' or 'all', got {self.calibrate_on!r}"
-            )
+            raise ValueError(f"calibrate_on: must be 'normal' or 'all', got {self.calibrate_on!r}")
 
     def _choose(self, scores, y, times):
         calibration = scores[~y] if self.calibrate_on == "normal" else scores
@@ -770,9 +771,7 @@ class Otsu(ThresholdPolicy):
         w0 = np.cumsum(counts)[:-1].astype(float)
         w1 = counts.sum() - w0
         m0 = np.cumsum(counts * centres)[:-1] / np.where(w0 > 0, w0, 1)
-        m1 = (np.sum(counts * centres) - np.cumsum(counts * centres)[:-1]) / np.where(
-            w1 > 0, w1, 1
-        )
+        m1 = (np.sum(counts * centres) - np.cumsum(counts * centres)[:-1]) / np.where(w1 > 0, w1, 1)
         between = np.where((w0 > 0) & (w1 > 0), w0 * w1 * (m0 - m1) ** 2, -1.0)
         best = int(np.argmax(between))
         return float(edges[best + 1]), (
