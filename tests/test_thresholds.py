@@ -220,7 +220,7 @@ def test_bh_policy_calibrates_on_normal_validation_items() -> None:
 def test_bh_policy_needs_a_non_empty_calibration_set() -> None:
     with pytest.raises(ValueError, match="calibration set is empty"):
         BenjaminiHochberg(0.1).fit([1.0, 2.0], [True, True])
-    with pytest.raises(ValueError, match="y .*required"):
+    with pytest.raises(ValueError, match=r"y .*required"):
         BenjaminiHochberg(0.1).fit([1.0, 2.0])
 
 
