@@ -245,7 +245,7 @@ def evaluate_decision(
     -------
     dict
         ``alerts``, ``alerts_per_day``, ``max_alerts_in_a_day``, ``precision`` (NaN without
-        alerts), ``recall``, ``false_discovery_proportion``, ``incidents_caught``,
+        alerts), ``recall``, ``f1``, ``false_discovery_proportion``, ``incidents_caught``,
         ``n_incidents`` (ground-truth incidents with an item in the table),
         ``alert_groups_per_day`` (incidents formed by grouping the alerts) and
         ``pages_per_day`` (those that paged after the cool-down).
@@ -276,12 +276,16 @@ def evaluate_decision(
         cooldown_s=cooldown_s,
         dedup_on=("id",),
     )
+    precision = tp / n_alerts if n_alerts else float("nan")
+    recall = tp / int(y.sum()) if y.any() else float("nan")
+    f1 = 2 * tp / (n_alerts + int(y.sum())) if y.any() else float("nan")
     return {
         "alerts": n_alerts,
         "alerts_per_day": n_alerts / period_days,
         "max_alerts_in_a_day": int(per_day.max()) if per_day.size else 0,
-        "precision": tp / n_alerts if n_alerts else float("nan"),
-        "recall": tp / int(y.sum()) if y.any() else float("nan"),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
         "false_discovery_proportion": (n_alerts - tp) / n_alerts if n_alerts else 0.0,
         "incidents_caught": int(found["detected"].sum()),
         "n_incidents": len(found),
@@ -318,8 +322,10 @@ def compare_policies(
     -------
     pandas.DataFrame
         One row per policy: ``threshold``, ``target_alerts_per_day`` (the budget for an
-        :class:`AlertBudget`, else what the fitting period predicts; NaN for
-        Benjamini-Hochberg) and the entries of :func:`evaluate_decision` on ``apply_to``.
+        :class:`AlertBudget` (24 x the hourly budget for ``per="hour"``), else what the
+        fitting period predicts; NaN for Benjamini-Hochberg, which predicts no rate),
+        ``fitted_alerts_per_day`` (alerts per day on the fitting period) and the entries of
+        :func:`evaluate_decision` on ``apply_to``.
     """
     fit_rows = table[table["period"] == fit_on]
     apply_rows = table[table["period"] == apply_to]
@@ -343,6 +349,9 @@ def compare_policies(
         rows[name] = {
             "threshold": decision.threshold if decision.threshold is not None else np.nan,
             "target_alerts_per_day": target,
+            "fitted_alerts_per_day": (
+                decision.alerts_per_day if decision.alerts_per_day is not None else np.nan
+            ),
             **evaluate_decision(
                 decision,
                 apply_rows,
