@@ -123,3 +123,28 @@ def test_bad_input_is_named() -> None:
         group_alerts(alerts, key="user", cooldown_s=float("nan"))
     with pytest.raises(TypeError, match="alerts: expected a pandas DataFrame"):
         group_alerts([1, 2], key="user")  # type: ignore[arg-type]
+
+
+def test_daily_counts_of_alerts_incidents_and_pages() -> None:
+    from anomaly_tutorial.thresholds import daily_counts
+
+    day = 24 * 60 * MIN
+    alerts = _alerts(
+        [
+            (0, "a", "web", 1.0),
+            (MIN, "a", "web", 1.0),
+            (MIN, "a", "web", 1.0),  # duplicate (same key and time): not counted
+            (2 * 60 * MIN, "a", "web", 1.0),  # new incident 2 h later, within the cool-down
+            (day + 5 * MIN, "b", "web", 1.0),
+        ]
+    )
+    grouped = group_alerts(alerts, key="user", max_gap_s=1800, cooldown_s=4 * 3600)
+    counts = daily_counts(grouped, 0, 3 * day)
+    assert counts["alerts"].tolist() == [3, 1, 0]
+    assert counts["incidents"].tolist() == [2, 1, 0]
+    assert counts["pages"].tolist() == [1, 1, 0]
+    assert str(counts.index[0].date()) == "1970-01-01"
+    with pytest.raises(ValueError, match="UTC midnights"):
+        daily_counts(grouped, 5, day)
+    with pytest.raises(ValueError, match="falls outside"):
+        daily_counts(grouped, 0, day)

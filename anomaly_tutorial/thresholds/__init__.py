@@ -8,16 +8,18 @@
   :class:`ThresholdDecision`: :class:`ContaminationQuantile`, :class:`BestFBeta`,
   :class:`AlertBudget`, :class:`ExpectedCost`, :class:`BenjaminiHochberg`, :class:`MADFence`,
   :class:`IQRFence`, :class:`Otsu`; :func:`load_decision`, :func:`alerts_per_bucket`.
-* Alerts to incidents (:mod:`~anomaly_tutorial.thresholds.grouping`): :func:`group_alerts`.
+* Alerts to incidents (:mod:`~anomaly_tutorial.thresholds.grouping`): :func:`group_alerts`,
+  :func:`daily_counts`.
 * The book's score tables (:mod:`~anomaly_tutorial.thresholds.book`): :func:`book_scores`
   (validation and test scores of an event, a metric and a session detector),
-  :func:`evaluate_decision`, :func:`compare_policies`.
+  :func:`book_policies`, :func:`evaluate_decision`, :func:`compare_policies`.
 """
 
 from anomaly_tutorial.thresholds.book import (
     DETECTOR_NAMES,
     FAMILIES,
     SCORE_COLUMNS,
+    book_policies,
     book_scores,
     compare_policies,
     evaluate_decision,
@@ -28,7 +30,7 @@ from anomaly_tutorial.thresholds.calibration import (
     benjamini_hochberg,
     false_discovery_proportion,
 )
-from anomaly_tutorial.thresholds.grouping import GroupedAlerts, group_alerts
+from anomaly_tutorial.thresholds.grouping import GroupedAlerts, daily_counts, group_alerts
 from anomaly_tutorial.thresholds.policies import (
     POLICIES,
     AlertBudget,
@@ -65,8 +67,10 @@ __all__ = [
     "alerts_per_bucket",
     "anomaly_score_0_100",
     "benjamini_hochberg",
+    "book_policies",
     "book_scores",
     "compare_policies",
+    "daily_counts",
     "evaluate_decision",
     "false_discovery_proportion",
     "group_alerts",

@@ -16,8 +16,8 @@ grouping and the triage chapter treat the three families alike. :func:`evaluate_
 measures a decision on one period; :func:`compare_policies` fits several policies on the
 validation rows of a table and measures each on its test rows.
 
-Public objects: :func:`book_scores`, :func:`evaluate_decision`, :func:`compare_policies`,
-:data:`FAMILIES`, :data:`SCORE_COLUMNS`.
+Public objects: :func:`book_scores`, :func:`book_policies`, :func:`evaluate_decision`,
+:func:`compare_policies`, :data:`FAMILIES`, :data:`SCORE_COLUMNS`, :data:`DETECTOR_NAMES`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "DETECTOR_NAMES",
     "FAMILIES",
     "SCORE_COLUMNS",
+    "book_policies",
     "book_scores",
     "compare_policies",
     "evaluate_decision",
@@ -363,3 +364,34 @@ def compare_policies(
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "policy"
     return out
+
+
+def book_policies() -> dict[str, ThresholdPolicy]:
+    """The policies the chapter "Thresholds and alert budgets" compares, unfitted.
+
+    One of each kind, with the parameters an operator would start from: a 1 % contamination
+    quantile, the best F1, a budget of 20 alerts per day, a cost ratio of 1 to 20, BH at
+    q = 0.1 calibrated on normal validation items, a 3.5 robust-sd MAD fence, Tukey's 1.5 IQR
+    fence and Otsu on 256 bins. A new dict of new objects on every call.
+    """
+    from anomaly_tutorial.thresholds.policies import (
+        AlertBudget,
+        BenjaminiHochberg,
+        BestFBeta,
+        ContaminationQuantile,
+        ExpectedCost,
+        IQRFence,
+        MADFence,
+        Otsu,
+    )
+
+    return {
+        "contamination 1 %": ContaminationQuantile(0.01),
+        "best F1": BestFBeta(1.0),
+        "budget 20 / day": AlertBudget(20, "day"),
+        "cost 1 : 20": ExpectedCost(1.0, 20.0),
+        "BH q = 0.1": BenjaminiHochberg(0.1),
+        "MAD fence 3.5": MADFence(3.5),
+        "IQR fence 1.5": IQRFence(1.5),
+        "Otsu": Otsu(256),
+    }

@@ -5,7 +5,7 @@ one address is fifty alerts but one problem. :func:`group_alerts` groups alerts 
 by a key (the entity or service they concern) and a maximum gap in time, removes duplicates
 (the same item reported twice), and applies a cool-down between two pages for the same key.
 
-Public objects: :func:`group_alerts`, :class:`GroupedAlerts`.
+Public objects: :func:`group_alerts`, :class:`GroupedAlerts`, :func:`daily_counts`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["GroupedAlerts", "group_alerts"]
+__all__ = ["GroupedAlerts", "daily_counts", "group_alerts"]
 
 
 @dataclass(frozen=True)
@@ -218,3 +218,56 @@ def group_alerts(
         for column in ("start_time", "end_time"):
             incidents[column] = incidents[column].round().astype("int64")
     return GroupedAlerts(out, incidents)
+
+
+def daily_counts(
+    grouped: GroupedAlerts, start_ms: int, end_ms: int, time_column: str = "time"
+) -> pd.DataFrame:
+    """Alerts, incidents and pages per UTC day of a period: the on-call load, day by day.
+
+    Parameters
+    ----------
+    grouped : GroupedAlerts
+        The output of :func:`group_alerts`.
+    start_ms, end_ms : int
+        The period in epoch milliseconds (``end_ms`` exclusive), whole UTC days.
+    time_column : str, default "time"
+        The alerts' time column, as passed to :func:`group_alerts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the days (UTC midnight, empty days included); columns ``alerts`` (without
+        duplicates), ``incidents`` (by start day) and ``pages``.
+
+    Raises
+    ------
+    ValueError
+        If the period is not a whole number of days or an alert falls outside it.
+    """
+    day_ms = 86_400_000
+    if start_ms % day_ms or end_ms % day_ms or end_ms <= start_ms:
+        raise ValueError(
+            f"start_ms, end_ms: must be UTC midnights with start < end, got {start_ms}, {end_ms}"
+        )
+    n_days = (end_ms - start_ms) // day_ms
+
+    def per_day(times: pd.Series) -> np.ndarray:
+        index = (times.to_numpy(dtype="float64") - start_ms) // day_ms
+        if ((index < 0) | (index >= n_days)).any():
+            raise ValueError("grouped: an alert or incident falls outside [start_ms, end_ms)")
+        return np.bincount(index.astype("int64"), minlength=n_days)
+
+    alerts = grouped.alerts.loc[~grouped.alerts["duplicate"], time_column]
+    incidents = grouped.incidents
+    days = pd.DatetimeIndex(
+        pd.to_datetime(start_ms + day_ms * np.arange(n_days), unit="ms", utc=True), name="day"
+    )
+    return pd.DataFrame(
+        {
+            "alerts": per_day(alerts),
+            "incidents": per_day(incidents["start_time"]),
+            "pages": per_day(incidents.loc[incidents["paged"], "start_time"]),
+        },
+        index=days,
+    )
