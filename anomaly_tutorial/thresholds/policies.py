@@ -628,6 +628,11 @@ class BenjaminiHochberg(ThresholdPolicy):
         Calibrate the p-values on the fitting period's normal items (needs labels) or on all
         of its scores (no labels; anomalies in it make the p-values conservative).
 
+    Attributes
+    ----------
+    calibration_scores_ : numpy.ndarray
+        The sorted calibration scores of the conformal p-values.
+
     Notes
     -----
     Bates et al. (2023) show that BH on conformal p-values controls the FDR when the normal
@@ -657,7 +662,7 @@ class BenjaminiHochberg(ThresholdPolicy):
         calibration = scores[~y] if self.calibrate_on == "normal" else scores
         if calibration.size == 0:
             raise ValueError("calibration set is empty: no normal item on the fitting period")
-        self._calibration = np.sort(calibration)
+        self.calibration_scores_ = np.sort(calibration)
         return None, (
             f"Benjamini-Hochberg at q = {self.q:g} on conformal p-values against "
             f"{calibration.size:,} calibration scores ({self.calibrate_on} items); the cutoff "
@@ -665,12 +670,12 @@ class BenjaminiHochberg(ThresholdPolicy):
         )
 
     def _calibration_scores(self) -> tuple[float, ...] | None:
-        return tuple(self._calibration.tolist())
+        return tuple(self.calibration_scores_.tolist())
 
     def p_values(self, scores: ArrayLike) -> np.ndarray:
         """Conformal p-values of new scores against the calibration scores."""
-        check_is_fitted(self, "decision_")
-        return ConformalCalibrator().fit(self._calibration).p_values(scores)
+        check_is_fitted(self, "calibration_scores_")
+        return ConformalCalibrator().fit(self.calibration_scores_).p_values(scores)
 
 
 class MADFence(ThresholdPolicy):
