@@ -136,7 +136,15 @@ def test_otsu_by_hand() -> None:
 # --- comparison with PyThresh ------------------------------------------------------------
 
 
-def test_iqr_and_otsu_agree_with_pythresh() -> None:
+@pytest.fixture
+def keep_global_rng():
+    """PyThresh seeds numpy's global generator in its constructors; put the state back."""
+    state = np.random.get_state()  # noqa: NPY002 (restoring the legacy global state)
+    yield
+    np.random.set_state(state)  # noqa: NPY002
+
+
+def test_iqr_and_otsu_agree_with_pythresh(keep_global_rng) -> None:
     iqr_module = pytest.importorskip("pythresh.thresholds.iqr", reason="pythresh not installed")
     hist_module = pytest.importorskip("pythresh.thresholds.hist")
     rng = np.random.default_rng(3)
