@@ -319,6 +319,8 @@ def test_decision_round_trips_through_json(policy, tmp_path) -> None:
         ({"format": 99}, "format must be 1"),
         ({"extra": 1}, r"unknown field\(s\) \['extra'\]"),
         ({"reason": ""}, "reason must be a non-empty string"),
+        ({"params": {}}, r"misses parameter\(s\) \['contamination'\]"),
+        ({"params": {"contamination": 0.9}}, "decision: contamination must be strictly between"),
     ],
 )
 def test_loading_validates_the_decision(change, words) -> None:
@@ -339,6 +341,10 @@ def test_loading_rejects_missing_fields_and_bad_json() -> None:
     bh = json.loads(BenjaminiHochberg(0.1, "all").fit(np.arange(50.0)).decision_.to_json())
     bh["calibration_scores"] = [1.0, None]
     with pytest.raises(ValueError, match="calibration_scores"):
+        ThresholdDecision.from_dict(bh)
+    bh["calibration_scores"] = [1.0, 2.0]
+    bh["params"]["q"] = 1.5
+    with pytest.raises(ValueError, match="decision: q: must be strictly between 0 and 1"):
         ThresholdDecision.from_dict(bh)
 
 

@@ -135,9 +135,17 @@ class ThresholdDecision:
             )
         if not isinstance(self.params, dict):
             raise ValueError(f"decision: params must be a mapping, got {self.params!r}")
-        unknown = sorted(set(self.params) - set(POLICIES[self.policy]._get_param_names()))
+        names = set(POLICIES[self.policy]._get_param_names())
+        unknown = sorted(set(self.params) - names)
         if unknown:
             raise ValueError(f"decision: policy {self.policy!r} has no parameter(s) {unknown}")
+        missing = sorted(names - set(self.params))
+        if missing:
+            raise ValueError(f"decision: policy {self.policy!r} misses parameter(s) {missing}")
+        try:
+            POLICIES[self.policy](**self.params)._check_params()
+        except ValueError as err:
+            raise ValueError(f"decision: {err}") from None
         threshold = _optional_float(self.threshold, "threshold")
         if threshold is not None and not math.isfinite(threshold):
             raise ValueError(f"decision: threshold must be finite, got {self.threshold!r}")
@@ -467,6 +475,13 @@ class ContaminationQuantile(ThresholdPolicy):
 
     def __init__(self, contamination: float = 0.01) -> None:
         self.contamination = contamination
+
+    def _check_params(self) -> None:
+        value = self.contamination
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"contamination must be a number, got {value!r}")
+        if not 0.0 < float(value) < 0.5:
+            raise ValueError(f"contamination must be strictly between 0 and 0.5, got {value!r}")
 
     def _choose(self, scores, y, times):
         threshold = threshold_from_contamination(scores, self.contamination)
