@@ -83,3 +83,27 @@ def _check_thresholds_2(answer: object) -> bool:
 )
 def _check_thresholds_3(answer: object) -> bool:
     return close_to(answer, _incidents_with_short_gap(), rtol=0.0, atol=0.0)
+
+
+#: Exercise thresholds-4: the hourly budget.
+HOURLY_BUDGET = 2
+
+
+@cache
+def _hourly_budget_alerts_per_day() -> float:
+    from anomaly_tutorial.data import book_split
+    from anomaly_tutorial.thresholds import AlertBudget
+
+    validation, test = _event_periods()
+    policy = AlertBudget(HOURLY_BUDGET, "hour").fit(validation["score"], times=validation["time"])
+    return float(policy.predict(test["score"]).sum() / book_split().days["test"])
+
+
+@exercise(
+    "thresholds-4",
+    hint="th.AlertBudget(2, 'hour').fit(scores, times=times) on the validation events, then "
+    "count its test alerts and divide by days['test'].",
+    why="A per-hour cap is set by the busiest validation hour, which is often inside an attack.",
+)
+def _check_thresholds_4(answer: object) -> bool:
+    return close_to(answer, _hourly_budget_alerts_per_day(), rtol=1e-9)
