@@ -207,9 +207,10 @@ def book_scores(family: str) -> pd.DataFrame:
         ``time`` (epoch ms; for a session its last event), ``period`` (``"validation"`` or
         ``"test"``), ``score`` (higher = more anomalous), the ground truth ``is_anomaly``,
         ``anomaly_type`` and ``incident_id`` (a session holding events of several incidents
-        gets the first in sorted order, so incident recall of sessions is a lower bound), ``entity`` (what the item is about: the
-        user, else the source address, else the service for events; the service for metric
-        points; the source address for sessions) and ``service``. A fresh copy on each call;
+        gets the first in sorted order, so incident recall of sessions is a lower bound),
+        ``entity`` (what the item is about: the user, else the source address, else the
+        service for events; the service for metric points; the source address for sessions)
+        and ``service``. A fresh copy on each call;
         the computation runs once per process (a few seconds).
 
     Raises
