@@ -13,17 +13,20 @@ period inflate the upper tail of the calibration scores, so p-values of real ano
 larger (fewer alerts, lost power) while p-values of normal traffic stay valid: contamination
 makes the calibrator conservative, not wrong.
 
-Public objects: :class:`ConformalCalibrator`, :func:`anomaly_score_0_100`.
+Public objects: :class:`ConformalCalibrator`, :func:`anomaly_score_0_100`,
+:func:`benjamini_hochberg`, :func:`false_discovery_proportion`.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.evaluate.metrics import as_scores
+from anomaly_tutorial.evaluate.metrics import as_binary, as_scores
 
 
 class ConformalCalibrator(BaseEstimator):
@@ -87,3 +90,75 @@ def anomaly_score_0_100(p_values: ArrayLike) -> np.ndarray:
         value = np.atleast_1d(p)[i]
         raise ValueError(f"p_values: must lie in (0, 1], got {value!r} at position {i}")
     return np.clip(100.0 * np.log10(p) / np.log10(1e-6), 0.0, 100.0) + 0.0
+
+
+def _check_level(q: object, name: str = "q") -> float:
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not np.isfinite(float(q)):
+        raise ValueError(f"{name}: must be a number strictly between 0 and 1, got {q!r}")
+    if not 0.0 < float(q) < 1.0:
+        raise ValueError(f"{name}: must be strictly between 0 and 1, got {q!r}")
+    return float(q)
+
+
+def benjamini_hochberg(p_values: ArrayLike, q: float) -> np.ndarray:
+    """Benjamini-Hochberg step-up procedure: which hypotheses to reject at FDR level ``q``.
+
+    With the ``m`` p-values sorted, ``p_(1) <= ... <= p_(m)``, let ``k`` be the largest ``i``
+    with ``p_(i) <= q * i / m``; reject the ``k`` smallest (none when there is no such ``i``).
+    On conformal p-values of a batch of new scores against one calibration set, the expected
+    share of false alarms among the alerts (the false discovery rate) is at most
+    ``q * m0 / m <= q``, where ``m0`` counts the normal items in the batch (Bates et al., 2023:
+    conformal p-values are positively dependent in the way BH needs).
+
+    Parameters
+    ----------
+    p_values : array-like
+        One p-value per item of the batch, in [0, 1].
+    q : float
+        Target false discovery rate, strictly between 0 and 1.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for the rejected hypotheses (the alerts), in the input order.
+
+    Raises
+    ------
+    ValueError
+        If ``q`` is outside (0, 1), or a p-value is NaN or outside [0, 1] (the message gives
+        its position).
+    """
+    level = _check_level(q)
+    p = as_scores(np.asarray(p_values), "p_values")
+    bad = (p < 0) | (p > 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"p_values: must lie in [0, 1], got {p[i]!r} at position {i}")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    below = p[order] <= level * np.arange(1, m + 1) / m
+    rejected = np.zeros(m, dtype=bool)
+    if below.any():
+        k = int(np.flatnonzero(below)[-1]) + 1
+        rejected[order[:k]] = True
+    return rejected
+
+
+def false_discovery_proportion(alerts: ArrayLike, is_anomaly: ArrayLike) -> float:
+    """Share of false alarms among the alerts (0.0 when there are no alerts).
+
+    Averaged over repetitions this estimates the false discovery rate.
+
+    Raises
+    ------
+    ValueError
+        If the two arrays are not 0/1 or differ in length.
+    """
+    flags = as_binary(alerts, "alerts")
+    y = as_binary(is_anomaly, "is_anomaly")
+    if flags.shape != y.shape:
+        raise ValueError(
+            f"alerts and is_anomaly must have the same length, got {flags.size} and {y.size}"
+        )
+    n_alerts = int(flags.sum())
+    return float((flags & ~y).sum() / n_alerts) if n_alerts else 0.0
