@@ -19,6 +19,7 @@ from anomaly_tutorial.detectors.mahalanobis import MahalanobisDetector, chi2_thr
 from anomaly_tutorial.detectors.neighbors import KNNDetector, LOFDetector
 from anomaly_tutorial.detectors.pca import PCADetector
 from anomaly_tutorial.detectors.registry import (
+    DEFAULT_CONFIGURATION,
     DETECTORS,
     available_detectors,
     default_detector,
@@ -28,6 +29,7 @@ from anomaly_tutorial.detectors.svm import OCSVMDetector
 from anomaly_tutorial.detectors.toy import score_grid, toy_data
 
 __all__ = [
+    "DEFAULT_CONFIGURATION",
     "DETECTORS",
     "BaseDetector",
     "DBSCANDetector",
