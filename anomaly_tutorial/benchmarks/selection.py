@@ -23,7 +23,8 @@ computed from its members' training and test scores with
 
 Public objects: :data:`MEMBERS`, :data:`SELECTION_METRIC`, :func:`candidate_configurations`,
 :func:`configuration_scores`, :func:`make_configuration`, :func:`select_configuration`,
-:func:`leave_one_dataset_out`, :func:`load_selection`, :func:`main`.
+:func:`leave_one_dataset_out`, :func:`selection_summary`, :func:`load_selection`,
+:func:`main`.
 
 Output (in ``--out``): ``selection_scores.csv`` (one row per dataset, seed and configuration:
 ROC-AUC and PR-AUC in %) and ``selection_command.txt`` (the command that wrote it).
@@ -62,6 +63,7 @@ __all__ = [
     "load_selection",
     "make_configuration",
     "select_configuration",
+    "selection_summary",
 ]
 
 #: Detectors an ensemble may combine, with the package's default parameters.
@@ -260,6 +262,26 @@ def leave_one_dataset_out(
             row[f"{base}_roc_auc"], row[f"{base}_pr_auc"] = per.loc[(held_out, base)]
         rows.append(row)
     return pd.DataFrame(rows).set_index("dataset")
+
+
+def selection_summary(scores: pd.DataFrame, baseline: str = "iforest") -> pd.DataFrame:
+    """The three figures that judge the selection, as a small table (means over datasets, %).
+
+    Rows: the configuration chosen on all datasets, scored on the same ones (optimistic); the
+    leave-one-dataset-out figure of the rule (honest); ``baseline`` alone (nothing chosen).
+    Columns: ``mean ROC-AUC (%)`` and ``mean PR-AUC (%)``.
+    """
+    per = _per_dataset(scores)
+    chosen = select_configuration(scores)
+    lodo = leave_one_dataset_out(scores, baselines=(baseline,))
+    in_sample = per.xs(chosen, level="config").mean()
+    rows = {
+        "default, chosen and scored on all datasets (optimistic)": in_sample,
+        "the rule, leave one dataset out (honest)": lodo[["roc_auc", "pr_auc"]].mean(),
+        f"{baseline} alone (nothing chosen)": per.xs(baseline, level="config").mean(),
+    }
+    table = pd.DataFrame(rows).T[["roc_auc", "pr_auc"]]
+    return table.rename(columns={"roc_auc": "mean ROC-AUC (%)", "pr_auc": "mean PR-AUC (%)"})
 
 
 def load_selection(out: Path | None = None) -> tuple[pd.DataFrame, str]:
