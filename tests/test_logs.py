@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,13 @@ from anomaly_tutorial.logs import (
     window_rarity,
 )
 
-BGL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "loghub_bgl2k"
+# ``../shared/data`` beside the repository, or the folder named by ANOMALY_TUTORIAL_DATA.
+SHARED_DATA = Path(
+    os.environ.get(
+        "ANOMALY_TUTORIAL_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
+)
+BGL_DIR = SHARED_DATA / "loghub_bgl2k"
 S = 1000  # one second in ms
 
 
