@@ -158,7 +158,7 @@ def _aligned_labels(X: pd.DataFrame, y: pd.Series, name: str) -> np.ndarray:
     return labels.to_numpy().astype(bool)
 
 
-def evaluate_windows(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
+def evaluate_windows(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[str, float | int]:
     """Precision, recall, F1 of ``predict`` and PR-AUC of ``score_samples`` on one period.
 
     ``X`` (DataFrame) and ``y`` (bool Series) are aligned by window id. (The time-series
@@ -177,9 +177,9 @@ def evaluate_windows(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[s
         "recall": float(recall_score(truth, pred, zero_division=0)),
         "f1": float(f1_score(truth, pred, zero_division=0)),
         "pr_auc": float(average_precision_score(truth, scores)) if truth.any() else float("nan"),
-        "n_alerts": float(pred.sum()),
-        "n_windows": float(truth.size),
-        "n_anomalous": float(truth.sum()),
+        "n_alerts": int(pred.sum()),
+        "n_windows": int(truth.size),
+        "n_anomalous": int(truth.sum()),
     }
 
 
