@@ -379,3 +379,24 @@ def test_bundled_outlier_tasks():
         outlier_task("iris")
     with pytest.raises(ValueError, match="normal_class 7"):
         outlier_task("wine", normal_class=7)
+
+
+def test_fit_and_score_fits_each_detector_on_its_rows():
+    from anomaly_tutorial.detectors import fit_and_score
+
+    rng = np.random.default_rng(13)
+    X_train, X_test = rng.normal(size=(200, 3)), rng.normal(size=(30, 3))
+    rows = np.arange(50)
+    run = fit_and_score(
+        {"knn": (KNNDetector(), rows), "hbos": (HBOSDetector(), np.arange(200))},
+        X_train, X_test, np.arange(100, 130), contamination=0.05,
+    )  # fmt: skip
+    alone = KNNDetector(contamination=0.05).fit(X_train[rows])
+    np.testing.assert_allclose(run.scores["knn"].to_numpy(), alone.score_samples(X_test))
+    assert list(run.scores["knn"].index) == list(range(100, 130))
+    assert run.timing.loc["knn", "train_rows"] == 50 and run.timing["train_rows"].dtype == "int64"
+    # the evaluate functions flag score >= threshold: the same rows as predict
+    flagged = run.scores["hbos"] >= run.thresholds["hbos"]
+    np.testing.assert_array_equal(flagged.to_numpy(), run.fitted["hbos"].predict(X_test) == 1)
+    with pytest.raises(ValueError, match="one per row"):
+        fit_and_score({"knn": (KNNDetector(), rows)}, X_train, X_test, np.arange(3))

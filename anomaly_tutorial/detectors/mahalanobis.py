@@ -75,7 +75,8 @@ class MahalanobisDetector(BaseDetector):
     ----------
     covariance : {"mcd", "ledoit_wolf", "empirical"}, default="mcd"
         ``"mcd"``: scikit-learn's ``MinCovDet`` (robust to up to half of the rows being
-        outliers on unimodal data; see the module notes on its search and reweighting); ``"ledoit_wolf"``: Ledoit-Wolf shrinkage (stable with many or collinear
+        outliers on unimodal data; see the module notes on its search and reweighting);
+        ``"ledoit_wolf"``: Ledoit-Wolf shrinkage (stable with many or collinear
         features); ``"empirical"``: plain sample mean and covariance.
     support_fraction : float or None, default=None
         Share of rows the MCD fits on (``None``: scikit-learn's default ``(n + d + 1) / 2n``).
