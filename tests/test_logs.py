@@ -425,3 +425,20 @@ def test_feature_threshold_baseline() -> None:
     assert det.predict(X).sum() == 10
     with pytest.raises(ValueError, match="feature"):
         FeatureThresholdDetector(feature=5).fit(X)
+
+
+def test_report_on_test_reports_the_validation_choice() -> None:
+    from anomaly_tutorial.logs import report_on_test
+
+    X, y = window_frames(8)
+    X_train, X_val, X_test = X.iloc[:150], X.iloc[150:225], X.iloc[225:]
+    grid = {"detector__contamination": [0.05, 0.2]}
+    tuned = {"base": tune_on_validation(make_window_detector("feature_threshold"), grid,
+                                        X_train, X_val, y.iloc[150:225])}  # fmt: skip
+    table = report_on_test(tuned, X_test, y.iloc[225:])
+    row = table.loc["base"]
+    best = tuned["base"].best_params["detector__contamination"]
+    assert row["chosen on validation"] == f"contamination={best}"
+    assert row["validation F1"] == tuned["base"].table["val_f1"].max()
+    expected = evaluate_windows(tuned["base"].best_estimator, X_test, y.iloc[225:])
+    assert row[list(expected)].to_dict() == expected

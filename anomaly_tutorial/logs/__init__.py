@@ -19,6 +19,7 @@ from anomaly_tutorial.logs.detection import (
     evaluate_windows,
     make_window_detector,
     parameter_grid,
+    report_on_test,
     tune_on_validation,
 )
 from anomaly_tutorial.logs.templates import (
@@ -68,6 +69,7 @@ __all__ = [
     "parse_bgl_lines",
     "period_cuts",
     "read_bgl",
+    "report_on_test",
     "template_count_matrix",
     "tune_on_validation",
     "window_counts",

@@ -24,7 +24,7 @@ measures its optimistic bias.
 
 Public objects: :data:`WINDOW_DETECTORS`, :class:`FeatureThresholdDetector`,
 :func:`make_window_detector`, :func:`evaluate_windows`, :class:`TuningResult`,
-:func:`parameter_grid`, :func:`tune_on_validation`.
+:func:`parameter_grid`, :func:`tune_on_validation`, :func:`report_on_test`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "evaluate_windows",
     "make_window_detector",
     "parameter_grid",
+    "report_on_test",
     "tune_on_validation",
 ]
 
@@ -265,6 +266,40 @@ def tune_on_validation(
     return TuningResult(
         best_params=configs[best_i], best_estimator=best_model, table=table, models=tuple(models)
     )
+
+
+def report_on_test(
+    tuned: Mapping[str, TuningResult], X_test: pd.DataFrame, y_test: pd.Series
+) -> pd.DataFrame:
+    """One row per method: what validation chose, and how the chosen model does on test.
+
+    Parameters
+    ----------
+    tuned : mapping of name -> TuningResult
+        Outputs of :func:`tune_on_validation`.
+    X_test : DataFrame
+        Test-period window features, indexed by window id.
+    y_test : Series
+        Test-period window labels (bool), indexed by window id.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by method: ``chosen on validation`` (the parameters, ``detector__`` prefix
+        dropped), ``validation F1`` (the best of the grid), then the columns of
+        :func:`evaluate_windows` on the test period.
+    """
+    rows = {}
+    for name, result in tuned.items():
+        chosen = ", ".join(
+            f"{k.removeprefix('detector__')}={v}" for k, v in result.best_params.items()
+        )
+        rows[name] = {
+            "chosen on validation": chosen,
+            "validation F1": float(result.table["val_f1"].max()),
+            **evaluate_windows(result.best_estimator, X_test, y_test),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _final_step(estimator: object) -> object:
