@@ -24,6 +24,7 @@ from anomaly_tutorial.detectors import (
     make_detector,
     normalize_scores,
 )
+from anomaly_tutorial.stats import MAD_TO_SD
 
 # Parameters that suit the toy data below (unit-variance blobs); 25 trees keep the tests fast.
 SMALL_MEMBERS = [
@@ -229,13 +230,17 @@ def test_ecod_by_hand():
 
 
 def test_hbos_by_hand():
-    train = np.array([[0.0], [0.0], [0.0], [1.0]])
-    det = HBOSDetector(n_bins=2, alpha=0.1).fit(train)
-    # np.histogram density: bin [0, .5) holds 3/4 -> density 1.5, bin [.5, 1] 1/4 -> 0.5.
-    np.testing.assert_allclose(
-        det.score_samples([[0.0], [1.0], [1.2], [5.0]]),
-        [-np.log2(1.6), -np.log2(0.6), -np.log2(0.6), -np.log2(0.6)],
-    )
+    train = np.array([[0.0], [1.0], [1.0], [1.0]])
+    det = HBOSDetector(n_bins=2, alpha=0.1, tol=0.5).fit(train)
+    # np.histogram density: bin [0, .5) holds 1/4 -> density 0.5, bin [.5, 1] 3/4 -> 1.5.
+    low_bin, high_bin = -np.log2(0.6), -np.log2(1.6)
+    scores = det.score_samples([[0.0], [1.0], [1.2], [5.0]])
+    # 1.2 is 0.2 above the range, within tol * bin width = 0.25: it gets the edge bin's
+    # density; 5.0 is beyond it and gets the lowest density of the feature.
+    np.testing.assert_allclose(scores, [low_bin, high_bin, high_bin, low_bin])
+    assert scores[2] < scores[3]
+    strict = HBOSDetector(n_bins=2, alpha=0.1, tol=0.0).fit(train)
+    np.testing.assert_allclose(strict.score_samples([[1.0], [1.2]]), [high_bin, low_bin])
 
 
 def test_pca_weighted_is_mahalanobis_and_reconstruction_is_offplane():
@@ -259,7 +264,7 @@ def test_normalize_scores():
     ref = np.array([1.0, 2.0, 3.0, 4.0])
     np.testing.assert_allclose(normalize_scores([0.0, 2.5, 9.0], ref, "rank"), [0.0, 0.5, 1.0])
     z = normalize_scores([2.5, 4.0], ref, "robust_z")
-    np.testing.assert_allclose(z, [0.0, 1.5 / (1.4826 * 1.0)])
+    np.testing.assert_allclose(z, [0.0, 1.5 / (MAD_TO_SD * 1.0)])
     with pytest.raises(ValueError, match="normalization"):
         normalize_scores([1.0], ref, "minmax")
 
@@ -294,10 +299,53 @@ def test_ensemble_max_and_mean_of_ranks(toy):
         EnsembleDetector(detectors=[]).fit(train)
 
 
-def test_default_detector_is_the_recommended_ensemble():
+def test_default_detector_is_the_selected_configuration():
+    from anomaly_tutorial.detectors import DEFAULT_CONFIGURATION
+
     det = default_detector(contamination=0.02)
-    assert isinstance(det, EnsembleDetector)
-    assert det.contamination == 0.02 and det.combination == "max"
+    names, normalization, combination = DEFAULT_CONFIGURATION.split("/")
+    assert det.contamination == 0.02
+    assert [name for name, _ in det.detectors] == names.split("+")
+    assert (det.normalization, det.combination) == (normalization, combination)
+    # Its score is the combination rule applied to the members' normalised scores.
+    rng = np.random.default_rng(11)
+    train, probe = rng.normal(size=(300, 4)), rng.normal(size=(40, 4)) * 2
+    det.fit(train)
+    members = np.column_stack(
+        [
+            normalize_scores(m.score_samples(probe), m.training_scores_, normalization)
+            for _, m in det.detectors_
+        ]
+    )
+    combine = np.max if combination == "max" else np.mean
+    np.testing.assert_allclose(det.score_samples(probe), combine(members, axis=1))
+
+
+def test_knn_training_scores_exclude_the_row_by_index_not_by_position():
+    from anomaly_tutorial.detectors.neighbors import knn_distances
+
+    class Index:  # an approximate index that sometimes misses the row itself
+        def kneighbors(self, X, n_neighbors):
+            dist = np.array([[0.0, 0.0, 1.0], [0.0, 2.0, 3.0]])
+            ind = np.array([[1, 0, 2], [0, 2, 3]])  # row 0: its copy first; row 1: not found
+            return dist[:, :n_neighbors], ind[:, :n_neighbors]
+
+    got = knn_distances(Index(), np.zeros((2, 1)), n_neighbors=2, exclude_self=True)
+    # row 0 drops its own entry (index 0), keeping its copy at 0; row 1 keeps its 2 nearest.
+    np.testing.assert_allclose(got, [[0.0, 1.0], [0.0, 2.0]])
+
+
+def test_faiss_hnsw_training_scores_with_duplicate_rows_match_exact():
+    rng = np.random.default_rng(12)
+    base = rng.normal(size=(150, 3))
+    X = np.vstack([base, base[:40], base[:40], base[:10]])  # many rows present 2-4 times
+    for k in (1, 3, 5):
+        exact = KNNDetector(n_neighbors=k).fit(X)
+        hnsw = KNNDetector(n_neighbors=k, index="faiss", faiss_factory="HNSW32").fit(X)
+        np.testing.assert_allclose(hnsw.training_scores_, exact.training_scores_, atol=1e-4)
+    # a row with no copy has a positive score; rows with >= k copies score 0 for small k
+    one = KNNDetector(n_neighbors=1, index="faiss", faiss_factory="HNSW32").fit(X)
+    assert (one.training_scores_[:40] == 0).all() and (one.training_scores_[40:150] > 0).all()
 
 
 def test_toy_data_and_score_grid():
@@ -331,3 +379,24 @@ def test_bundled_outlier_tasks():
         outlier_task("iris")
     with pytest.raises(ValueError, match="normal_class 7"):
         outlier_task("wine", normal_class=7)
+
+
+def test_fit_and_score_fits_each_detector_on_its_rows():
+    from anomaly_tutorial.detectors import fit_and_score
+
+    rng = np.random.default_rng(13)
+    X_train, X_test = rng.normal(size=(200, 3)), rng.normal(size=(30, 3))
+    rows = np.arange(50)
+    run = fit_and_score(
+        {"knn": (KNNDetector(), rows), "hbos": (HBOSDetector(), np.arange(200))},
+        X_train, X_test, np.arange(100, 130), contamination=0.05,
+    )  # fmt: skip
+    alone = KNNDetector(contamination=0.05).fit(X_train[rows])
+    np.testing.assert_allclose(run.scores["knn"].to_numpy(), alone.score_samples(X_test))
+    assert list(run.scores["knn"].index) == list(range(100, 130))
+    assert run.timing.loc["knn", "train_rows"] == 50 and run.timing["train_rows"].dtype == "int64"
+    # the evaluate functions flag score >= threshold: the same rows as predict
+    flagged = run.scores["hbos"] >= run.thresholds["hbos"]
+    np.testing.assert_array_equal(flagged.to_numpy(), run.fitted["hbos"].predict(X_test) == 1)
+    with pytest.raises(ValueError, match="one per row"):
+        fit_and_score({"knn": (KNNDetector(), rows)}, X_train, X_test, np.arange(3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -16,7 +17,13 @@ from anomaly_tutorial.logs import (
     pairwise_f1,
 )
 
-BGL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "loghub_bgl2k"
+# ``../shared/data`` beside the repository, or the folder named by ANOMALY_TUTORIAL_DATA.
+SHARED_DATA = Path(
+    os.environ.get(
+        "ANOMALY_TUTORIAL_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
+)
+BGL_DIR = SHARED_DATA / "loghub_bgl2k"
 
 LINES = [
     "GET /api/orders/18234 200 123ms user=u0042",

@@ -12,6 +12,7 @@ columns at score time and scoring before fitting raise clear errors.
 
 from anomaly_tutorial.detectors.base import BaseDetector, check_contamination
 from anomaly_tutorial.detectors.clustering import DBSCANDetector, HDBSCANDetector, KMeansDetector
+from anomaly_tutorial.detectors.comparison import Comparison, fit_and_score
 from anomaly_tutorial.detectors.ensemble import EnsembleDetector, normalize_scores
 from anomaly_tutorial.detectors.histogram import ECODDetector, HBOSDetector
 from anomaly_tutorial.detectors.isolation import IsolationForestDetector
@@ -19,6 +20,7 @@ from anomaly_tutorial.detectors.mahalanobis import MahalanobisDetector, chi2_thr
 from anomaly_tutorial.detectors.neighbors import KNNDetector, LOFDetector
 from anomaly_tutorial.detectors.pca import PCADetector
 from anomaly_tutorial.detectors.registry import (
+    DEFAULT_CONFIGURATION,
     DETECTORS,
     available_detectors,
     default_detector,
@@ -28,8 +30,10 @@ from anomaly_tutorial.detectors.svm import OCSVMDetector
 from anomaly_tutorial.detectors.toy import score_grid, toy_data
 
 __all__ = [
+    "DEFAULT_CONFIGURATION",
     "DETECTORS",
     "BaseDetector",
+    "Comparison",
     "DBSCANDetector",
     "ECODDetector",
     "EnsembleDetector",
@@ -46,6 +50,7 @@ __all__ = [
     "check_contamination",
     "chi2_threshold",
     "default_detector",
+    "fit_and_score",
     "make_detector",
     "normalize_scores",
     "score_grid",

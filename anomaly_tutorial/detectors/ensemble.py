@@ -5,7 +5,8 @@ feature units), so they are first mapped to a common scale using the member's *t
 scores [Aggarwal & Sathe 2017]:
 
 * ``"rank"``: the share of training scores below the score (an empirical CDF, in [0, 1]);
-* ``"robust_z"``: ``(score - median) / (1.4826 * MAD)`` of the training scores.
+* ``"robust_z"``: ``(score - median) / mad_scale`` of the training scores
+  (:func:`anomaly_tutorial.stats.mad_scale`, 1.4826 x MAD).
 
 Then ``"mean"`` or ``"max"`` combines the normalised scores. ``combination="vote"`` instead
 counts the members whose own ``predict`` flags the row; the score is the share of votes and
@@ -18,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 
 from anomaly_tutorial.detectors.base import BaseDetector
+from anomaly_tutorial.stats import mad_scale
 
 __all__ = ["EnsembleDetector", "normalize_scores"]
 
@@ -51,7 +53,7 @@ def normalize_scores(scores: np.ndarray, reference: np.ndarray, method: str) -> 
         return (below + upto) / (2.0 * ref.size)
     if method == "robust_z":
         median = float(np.median(ref))
-        spread = 1.4826 * float(np.median(np.abs(ref - median)))
+        spread = float(mad_scale(ref))
         if spread <= 0:
             spread = float(ref.std()) or 1.0
         return (scores - median) / spread

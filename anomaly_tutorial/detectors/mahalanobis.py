@@ -8,8 +8,23 @@ probability into a score threshold from that fact, without looking at any anomal
 
 The estimate of ``mu`` and ``Sigma`` matters: the plain sample covariance is pulled toward the
 anomalies it should expose (masking). The Minimum Covariance Determinant [Rousseeuw 1984;
-Rousseeuw & Van Driessen 1999] fits on the most concentrated half of the rows; Ledoit-Wolf
-shrinkage [Ledoit & Wolf 2004] keeps the inverse stable when features are many or collinear.
+Rousseeuw & Van Driessen 1999] *seeks* the half of the rows whose covariance has the smallest
+determinant; Ledoit-Wolf shrinkage [Ledoit & Wolf 2004] keeps the inverse stable when features
+are many or collinear.
+
+What ``covariance="mcd"`` returns is scikit-learn's ``MinCovDet``, and two of its steps matter:
+
+* its FastMCD search starts each trial from a random *half* of the rows (not, as Rousseeuw &
+  Van Driessen do, from random ``d + 1``-subsets) and improves it by C-steps, so it can stop in
+  a local optimum. On two separated clusters a random half always holds both, and the search
+  ends on a flat strip across them even when one cluster plus a few rows has a far smaller
+  determinant (``raw_support_`` is the half it found; the chapter "Density, tree and distance
+  methods" measures both determinants);
+* the scoring covariance (``covariance_``, used by :meth:`MahalanobisDetector.score_samples`) is
+  the *reweighted* estimate: the covariance of every row within the 97.5 % chi-square distance
+  of the consistency-corrected raw fit, usually far more than half of the rows.
+
+scikit-learn's documentation says ``MinCovDet`` is not meant for multimodal data.
 
 Cost: ``O(n d^2 + d^3)`` to fit (MCD repeats this over many random subsets), ``O(d^2)`` per
 scored row. Failure mode: a single ellipse cannot describe multimodal data; a point between
@@ -59,8 +74,9 @@ class MahalanobisDetector(BaseDetector):
     Parameters
     ----------
     covariance : {"mcd", "ledoit_wolf", "empirical"}, default="mcd"
-        ``"mcd"``: Minimum Covariance Determinant (robust to up to half of the rows being
-        outliers); ``"ledoit_wolf"``: Ledoit-Wolf shrinkage (stable with many or collinear
+        ``"mcd"``: scikit-learn's ``MinCovDet`` (robust to up to half of the rows being
+        outliers on unimodal data; see the module notes on its search and reweighting);
+        ``"ledoit_wolf"``: Ledoit-Wolf shrinkage (stable with many or collinear
         features); ``"empirical"``: plain sample mean and covariance.
     support_fraction : float or None, default=None
         Share of rows the MCD fits on (``None``: scikit-learn's default ``(n + d + 1) / 2n``).

@@ -44,11 +44,11 @@ class _FaissIndex:
             self.index.train(data)
         self.index.add(data)
 
-    def kneighbors(self, X: np.ndarray, n_neighbors: int) -> np.ndarray:
+    def kneighbors(self, X: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
         query = np.ascontiguousarray(X, dtype=np.float32)
-        squared, _ = self.index.search(query, n_neighbors)
+        squared, indices = self.index.search(query, n_neighbors)
         # FAISS returns squared L2 distances in float32; rounding can make them slightly negative.
-        return np.sqrt(np.clip(squared.astype(np.float64), 0.0, None))
+        return np.sqrt(np.clip(squared.astype(np.float64), 0.0, None)), indices
 
     def __getstate__(self) -> dict:
         import faiss
@@ -67,14 +67,18 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
     Parameters
     ----------
     index : sklearn.neighbors.NearestNeighbors or FAISS wrapper
-        Fitted index over the training rows.
+        Fitted index over the training rows; ``kneighbors(X, n_neighbors=k)`` returns
+        ``(distances, indices)``.
     X : numpy.ndarray of shape (n_samples, n_features)
         Query rows.
     n_neighbors : int
         Number of neighbours.
     exclude_self : bool
-        ``True`` when ``X`` is the indexed training data: one extra neighbour is fetched and the
-        nearest (the row itself, at distance 0) is dropped.
+        ``True`` when ``X`` is the indexed training data, in the indexed order: one extra
+        neighbour is fetched and the row's own entry is removed **by index**, not by position.
+        With duplicated rows an exact index may list a copy before the row itself, and an
+        approximate index (FAISS HNSW) may not return the row at all; in that case the farthest
+        of the fetched neighbours is dropped instead.
 
     Returns
     -------
@@ -82,11 +86,13 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
         Sorted distances, nearest first.
     """
     k = n_neighbors + 1 if exclude_self else n_neighbors
-    if isinstance(index, NearestNeighbors):
-        dist, _ = index.kneighbors(X, n_neighbors=k)
-    else:
-        dist = index.kneighbors(X, k)
-    return dist[:, 1:] if exclude_self else dist
+    dist, ind = index.kneighbors(X, n_neighbors=k)
+    dist = np.asarray(dist, dtype=np.float64)
+    if not exclude_self:
+        return dist
+    own = np.asarray(ind) == np.arange(len(X))[:, None]
+    own[~own.any(axis=1), -1] = True
+    return dist[~own].reshape(len(X), n_neighbors)
 
 
 class KNNDetector(BaseDetector):

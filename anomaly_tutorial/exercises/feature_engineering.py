@@ -1,7 +1,7 @@
 """Exercises of the chapter "Feature engineering" (``book/feature_engineering.md``).
 
 Every expected answer is computed here with the package's own functions on the book's default
-dataset and its default time split, never typed in, and never printed.
+dataset and the book's split (``data.book_split``), never typed in, and never printed.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from anomaly_tutorial.exercises.registry import close_to, exercise
 HASH_USER = "u0042"
 HASH_BUCKETS = 16
 
-#: Exercises features-2 and features-3: the chapter's time split.
-TRAIN_FRACTION = 0.7
-
 #: Exercise features-3: the window feature and the anomaly type of the incident.
 WINDOW_NAME = "src_ip_failed_auth_300s"
 WINDOW_TYPE = "brute_force"
 
 
 def _split():
-    from anomaly_tutorial.data import default_dataset, time_split
+    """The chapter's periods: (train, every event before the test period, test)."""
+    import pandas as pd
 
-    return time_split(default_dataset().events, train_fraction=TRAIN_FRACTION)
+    from anomaly_tutorial.data import book_split, default_dataset
+
+    train, validation, test = book_split().split(default_dataset().events)
+    return train, pd.concat([train, validation], ignore_index=True), test
 
 
 def hash_bucket() -> int:
@@ -42,7 +43,7 @@ def unseen_test_ports() -> int:
     """Test events whose ``dst_endpoint.port`` never occurs in the training period."""
     from anomaly_tutorial.features import OCSFFeaturizer
 
-    train, test = _split()
+    train, _, test = _split()
     featurizer = OCSFFeaturizer(windows=()).fit(train)
     return int(featurizer.count_unknown(test)["dst_endpoint.port"])
 
@@ -50,15 +51,15 @@ def unseen_test_ports() -> int:
 @cache
 def first_incident_window_max() -> float:
     """Largest causal :data:`WINDOW_NAME` value among the events of the first test incident
-    of type :data:`WINDOW_TYPE`, with the training period as history."""
+    of type :data:`WINDOW_TYPE`, with every earlier event as history."""
     import pandas as pd
 
     from anomaly_tutorial.features import DEFAULT_WINDOWS, compute_windows
 
-    train, test = _split()
+    _, before_test, test = _split()
     spec = next(s for s in DEFAULT_WINDOWS if s.name == WINDOW_NAME)
-    both = pd.concat([train, test], ignore_index=True)
-    values = compute_windows(both, [spec])[len(train) :, 0]
+    both = pd.concat([before_test, test], ignore_index=True)
+    values = compute_windows(both, [spec])[len(before_test) :, 0]
     of_type = (test["anomaly_type"] == WINDOW_TYPE).to_numpy(dtype=bool)
     first = test.loc[of_type, "incident_id"].iloc[0]
     in_incident = (test["incident_id"] == first).fillna(False).to_numpy(dtype=bool)
@@ -98,8 +99,8 @@ def _unseen_test_ports(answer: object) -> bool:
 @exercise(
     "features-3",
     hint=(
-        "Compute the causal window src_ip_failed_auth_300s for the test period with the "
-        "training events as history (compute_windows on both frames concatenated, then keep "
+        "Compute the causal window src_ip_failed_auth_300s for the test period with every "
+        "earlier event as history (compute_windows on both frames concatenated, then keep "
         "the test rows), select the first brute_force incident of the test period and take "
         "the maximum."
     ),

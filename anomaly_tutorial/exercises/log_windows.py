@@ -11,9 +11,8 @@ from functools import cache
 
 from anomaly_tutorial.exercises.registry import close_to, exercise
 
-#: The chapter's window length and its train / validation / test fractions of the time span.
+#: The chapter's window length; its periods are the book's split (``data.book_split``).
 WINDOW_SIZE = "5min"
-PERIOD_FRACTIONS = (0.6, 0.2, 0.2)
 
 #: Exercise logs-1: fraction-based window label.
 MIN_ANOMALOUS_FRACTION = 0.5
@@ -35,12 +34,13 @@ DBSCAN_GRID = {"detector__eps": [0.5, 1.0, 2.0], "detector__min_samples": [10]}
 
 @cache
 def _windows_and_periods():  # type: ignore[no-untyped-def]
-    from anomaly_tutorial.data import default_dataset
-    from anomaly_tutorial.logs import assign_periods, make_windows, period_cuts
+    from anomaly_tutorial.data import book_split, default_dataset
+    from anomaly_tutorial.logs import assign_periods, make_windows
 
     events = default_dataset().events
     windows = make_windows(events, size=WINDOW_SIZE)
-    cuts = period_cuts(windows, PERIOD_FRACTIONS)
+    split = book_split()
+    cuts = [split.train_end_ms, split.validation_end_ms]
     return events, windows, assign_periods(windows, cuts)
 
 
@@ -65,7 +65,7 @@ def _n_templates_at_threshold() -> int:
 @cache
 def _dbscan_counts_only_test_f1() -> float:
     from anomaly_tutorial.logs import (
-        evaluate_detector,
+        evaluate_windows,
         make_window_detector,
         tune_on_validation,
         window_counts,
@@ -80,7 +80,7 @@ def _dbscan_counts_only_test_f1() -> float:
     result = tune_on_validation(
         make_window_detector("dbscan"), DBSCAN_GRID, counts[train], counts[val], y[val]
     )
-    return evaluate_detector(result.best_estimator, counts[test], y[test])["f1"]
+    return evaluate_windows(result.best_estimator, counts[test], y[test])["f1"]
 
 
 @exercise(
@@ -109,7 +109,7 @@ def _check_logs_2(answer: object) -> bool:
     "logs-3",
     hint="Build counts with window_counts, keep the columns with a non-zero training count, "
     "tune make_window_detector('dbscan') on the validation period with the given grid, then "
-    "evaluate_detector on the test period.",
+    "evaluate_windows on the test period.",
 )
 def _check_logs_3(answer: object) -> bool:
     return close_to(answer, _dbscan_counts_only_test_f1(), atol=0.005)

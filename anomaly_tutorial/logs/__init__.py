@@ -5,21 +5,21 @@
 * :mod:`~anomaly_tutorial.logs.windows`: fixed and sliding windows, counts and labels per
   window, train / validation / test periods by time;
 * :mod:`~anomaly_tutorial.logs.text_features`: template counts, TF-IDF and rarity per window;
-* :mod:`~anomaly_tutorial.logs.detection`: Isolation Forest, DBSCAN and HDBSCAN window
-  detectors and validation-period tuning;
+* :mod:`~anomaly_tutorial.logs.detection`: the package's detectors
+  (:mod:`anomaly_tutorial.detectors`) behind a window pipeline, a one-column baseline and
+  validation-period tuning;
 * :mod:`~anomaly_tutorial.logs.bgl`: reader for the loghub BGL log format.
 """
 
 from anomaly_tutorial.logs.bgl import bgl_to_events, parse_bgl_lines, read_bgl
 from anomaly_tutorial.logs.detection import (
-    DBSCANDetector,
+    WINDOW_DETECTORS,
     FeatureThresholdDetector,
-    HDBSCANDetector,
-    IsolationForestDetector,
     TuningResult,
-    evaluate_detector,
+    evaluate_windows,
     make_window_detector,
     parameter_grid,
+    report_on_test,
     tune_on_validation,
 )
 from anomaly_tutorial.logs.templates import (
@@ -50,10 +50,8 @@ __all__ = [
     "DEFAULT_MASKS",
     "UNSEEN_TEMPLATE",
     "WILDCARD",
-    "DBSCANDetector",
+    "WINDOW_DETECTORS",
     "FeatureThresholdDetector",
-    "HDBSCANDetector",
-    "IsolationForestDetector",
     "TemplateMiner",
     "TemplateRarity",
     "TemplateTfidf",
@@ -62,7 +60,7 @@ __all__ = [
     "aggregate_per_window",
     "assign_periods",
     "bgl_to_events",
-    "evaluate_detector",
+    "evaluate_windows",
     "grouping_accuracy",
     "make_window_detector",
     "make_windows",
@@ -71,6 +69,7 @@ __all__ = [
     "parse_bgl_lines",
     "period_cuts",
     "read_bgl",
+    "report_on_test",
     "template_count_matrix",
     "tune_on_validation",
     "window_counts",

@@ -1,324 +1,108 @@
-"""Window detectors (Isolation Forest, DBSCAN, HDBSCAN) and honest validation-period tuning.
+"""Window detectors and honest validation-period tuning.
 
-All three detectors follow the package convention: ``fit(X_train)``, ``score_samples(X)`` with
-higher = more anomalous, ``predict(X)`` with 1 = anomaly and 0 = normal.
+The detectors are the package's own (:mod:`anomaly_tutorial.detectors`): windows are rows like
+any other, so the same Isolation Forest, DBSCAN and HDBSCAN estimators score them, with the
+package convention (higher score = more anomalous, ``predict`` = 1 for an alert against
+``threshold_``). :func:`make_window_detector` puts one of them behind ``log1p`` and a
+``StandardScaler`` fitted on the training windows:
 
-**How the clustering methods score new windows.** DBSCAN (Ester et al., 1996) and HDBSCAN
-(Campello et al., 2013) label the points they were fitted on; scikit-learn gives them no way to
-label new points (and ``sklearn.cluster.HDBSCAN`` has no ``approximate_predict``). Here:
-
-* :class:`DBSCANDetector` keeps the training *core samples*. A window's score is its distance to
-  the nearest core sample; it is an outlier when that distance exceeds ``eps``. On the training
-  windows this reproduces DBSCAN's own noise label exactly (a border point is within ``eps`` of
-  a core sample, noise is not), so new windows are judged by the same rule.
-* :class:`HDBSCANDetector` keeps the training windows HDBSCAN put in a cluster and their core
-  distances ``core(y)`` (distance to the ``min_samples``-th nearest training window, counting
-  itself). A new window ``x`` gets the core distance it would have among the training windows,
-  and its score is the smallest *mutual reachability distance*
-  ``max(core(x), core(y), d(x, y))`` to a clustered training window ``y``: the density level at
-  which ``x`` would join a cluster. The threshold is the ``link_quantile`` quantile of the same
-  quantity for clustered training windows (each measured to its nearest *other* clustered
-  window): with the default 1.0 a new window is an outlier when it is farther from every cluster
-  than any clustered training window is from its cluster.
+* ``"isolation_forest"``: :class:`~anomaly_tutorial.detectors.IsolationForestDetector`, alert
+  threshold at the ``1 - contamination`` quantile of the training scores;
+* ``"dbscan"``: :class:`~anomaly_tutorial.detectors.DBSCANDetector` with ``threshold=1.0``:
+  the score is the distance to the nearest training core sample in units of ``eps``, so a
+  window alerts exactly when DBSCAN would call it noise (on the training windows this is
+  DBSCAN's own label);
+* ``"hdbscan"``: :class:`~anomaly_tutorial.detectors.HDBSCANDetector`, a GLOSH-style outlier
+  score that can score new windows, alert threshold from ``contamination``;
+* ``"feature_threshold"``: :class:`FeatureThresholdDetector`, the one-column baseline.
 
 **Tuning.** :func:`tune_on_validation` fits each configuration on the training windows and
 scores it on the validation windows only; it takes no test data. Evaluating the chosen model on
-the test period is a separate call (:func:`evaluate_detector`). Passing the test period as
+the test period is a separate call (:func:`evaluate_windows`). Passing the test period as
 "validation" reproduces the common mistake of tuning on test labels, which is how the book
 measures its optimistic bias.
+
+Public objects: :data:`WINDOW_DETECTORS`, :class:`FeatureThresholdDetector`,
+:func:`make_window_detector`, :func:`evaluate_windows`, :class:`TuningResult`,
+:func:`parameter_grid`, :func:`tune_on_validation`, :func:`report_on_test`.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.cluster import DBSCAN, HDBSCAN
-from sklearn.ensemble import IsolationForest
-from sklearn.metrics import (
-    average_precision_score,
-    f1_score,
-    pairwise_distances_chunked,
-    precision_score,
-    recall_score,
-)
-from sklearn.neighbors import NearestNeighbors
+from sklearn.base import clone
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.utils.validation import check_array
+
+from anomaly_tutorial.detectors import BaseDetector, check_contamination, make_detector
+
+__all__ = [
+    "WINDOW_DETECTORS",
+    "FeatureThresholdDetector",
+    "TuningResult",
+    "evaluate_windows",
+    "make_window_detector",
+    "parameter_grid",
+    "report_on_test",
+    "tune_on_validation",
+]
 
 
-def _check_X(X: object, name: str = "X") -> np.ndarray:
-    arr = np.asarray(X.to_numpy() if isinstance(X, pd.DataFrame) else X)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (windows x features), got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} has no rows")
-    try:
-        return check_array(arr, dtype=np.float64, input_name=name)
-    except ValueError as err:
-        raise ValueError(f"{name}: {err}") from err
-
-
-class _WindowDetector(BaseEstimator):
-    """Shared checks (fitted state, feature width) and threshold-only refitting.
-
-    ``_threshold_params`` names parameters that only move ``threshold_``; after changing them
-    with ``set_params`` on a fitted detector, :meth:`refit_threshold` updates the threshold from
-    the stored training quantities without refitting the model (used by the tuner).
-    """
-
-    _threshold_params: tuple[str, ...] = ()
-
-    def _threshold_from_training(self) -> float:
-        return float(self.threshold_)
-
-    def refit_threshold(self) -> _WindowDetector:
-        """Recompute ``threshold_`` for the current threshold parameters."""
-        self._check_fitted()
-        self.threshold_ = self._threshold_from_training()
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "threshold_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(X_train) first")
-
-    def _check_width(self, X: np.ndarray) -> None:
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}"
-            )
-
-    def predict(self, X: object) -> np.ndarray:
-        """1 where ``score_samples(X) > threshold_`` (anomaly), else 0."""
-        return (self.score_samples(X) > self.threshold_).astype(np.int64)
-
-
-class IsolationForestDetector(_WindowDetector):
-    """Isolation Forest (Liu et al., 2008) with higher score = more anomalous.
-
-    ``threshold_`` is the ``1 - contamination`` quantile of the training scores.
-    """
-
-    def __init__(
-        self,
-        n_estimators: int = 200,
-        max_samples: int | float | str = "auto",
-        max_features: float = 1.0,
-        contamination: float = 0.05,
-        random_state: int = 0,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.max_features = max_features
-        self.contamination = contamination
-        self.random_state = random_state
-
-    def fit(self, X: object, y: object = None) -> IsolationForestDetector:
-        """Grow the forest on the training windows and set the threshold."""
-        if not 0.0 < float(self.contamination) < 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination!r}")
-        Xa = _check_X(X)
-        self.forest_ = IsolationForest(
-            n_estimators=self.n_estimators,
-            max_samples=self.max_samples,
-            max_features=self.max_features,
-            random_state=self.random_state,
-        ).fit(Xa)
-        self.n_features_in_ = Xa.shape[1]
-        self.train_scores_ = -self.forest_.score_samples(Xa)
-        self.threshold_ = self._threshold_from_training()
-        return self
-
-    _threshold_params = ("contamination",)
-
-    def _threshold_from_training(self) -> float:
-        if not 0.0 < float(self.contamination) < 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination!r}")
-        return float(np.quantile(self.train_scores_, 1.0 - float(self.contamination)))
-
-    def score_samples(self, X: object) -> np.ndarray:
-        """Negated Isolation Forest score: higher = shorter paths = more anomalous."""
-        self._check_fitted()
-        Xa = _check_X(X)
-        self._check_width(Xa)
-        return -self.forest_.score_samples(Xa)
-
-
-class DBSCANDetector(_WindowDetector):
-    """DBSCAN noise as an outlier rule for new points: distance to the nearest core sample.
-
-    ``threshold_`` equals ``eps``. If DBSCAN finds no core sample, every window is noise: the
-    score is then the distance to the nearest training window plus ``eps`` (all above the
-    threshold), so the model still ranks windows instead of failing.
-    """
-
-    def __init__(self, eps: float = 0.5, min_samples: int = 5, metric: str = "euclidean") -> None:
-        self.eps = eps
-        self.min_samples = min_samples
-        self.metric = metric
-
-    def fit(self, X: object, y: object = None) -> DBSCANDetector:
-        """Run DBSCAN on the training windows and index its core samples."""
-        if not float(self.eps) > 0:
-            raise ValueError(f"eps must be positive, got {self.eps!r}")
-        Xa = _check_X(X)
-        db = DBSCAN(eps=self.eps, min_samples=self.min_samples, metric=self.metric).fit(Xa)
-        self.labels_ = db.labels_
-        self.core_sample_indices_ = db.core_sample_indices_
-        self.has_core_ = bool(self.core_sample_indices_.size)
-        reference = Xa[self.core_sample_indices_] if self.has_core_ else Xa
-        self.nn_ = NearestNeighbors(n_neighbors=1, metric=self.metric).fit(reference)
-        self.n_features_in_ = Xa.shape[1]
-        self.threshold_ = float(self.eps)
-        return self
-
-    def score_samples(self, X: object) -> np.ndarray:
-        """Distance to the nearest training core sample (higher = more anomalous)."""
-        self._check_fitted()
-        Xa = _check_X(X)
-        self._check_width(Xa)
-        dist = self.nn_.kneighbors(Xa, return_distance=True)[0][:, 0]
-        return dist if self.has_core_ else dist + float(self.eps)
-
-
-class HDBSCANDetector(_WindowDetector):
-    """HDBSCAN clusters of training windows; new windows scored by mutual reachability.
+class FeatureThresholdDetector(BaseDetector):
+    """Baseline: one feature column as the score, thresholded at a training quantile.
 
     Parameters
     ----------
-    min_cluster_size : int, default 10
-    min_samples : int or None, default None (= ``min_cluster_size``, as in scikit-learn)
-    link_quantile : float, default 1.0
-        Quantile of the clustered training windows' own scores used as ``threshold_``.
+    feature : int, default=0
+        Column used as the score. After ``log1p`` and scaling (monotone), the ranking is that
+        of the raw feature.
+    contamination : float, default=0.05
+        Share of training windows above ``threshold_`` when ``threshold`` is None.
+    threshold : float or None, default=None
+        Explicit score threshold.
+
+    Attributes
+    ----------
+    threshold_ : float
+        Score above which :meth:`predict` returns 1.
     """
 
     def __init__(
-        self,
-        min_cluster_size: int = 10,
-        min_samples: int | None = None,
-        link_quantile: float = 1.0,
+        self, feature: int = 0, contamination: float = 0.05, threshold: float | None = None
     ) -> None:
-        self.min_cluster_size = min_cluster_size
-        self.min_samples = min_samples
-        self.link_quantile = link_quantile
-
-    def fit(self, X: object, y: object = None) -> HDBSCANDetector:
-        """Run HDBSCAN on the training windows; keep clustered windows and core distances."""
-        if not 0.0 < float(self.link_quantile) <= 1.0:
-            raise ValueError(f"link_quantile must be in (0, 1], got {self.link_quantile!r}")
-        Xa = _check_X(X)
-        k = self.min_cluster_size if self.min_samples is None else self.min_samples
-        if Xa.shape[0] <= k:
-            raise ValueError(f"need more than min_samples={k} training windows, got {Xa.shape[0]}")
-        hd = HDBSCAN(
-            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, copy=True
-        ).fit(Xa)
-        self.labels_ = hd.labels_
-        self.k_ = int(k)
-        self.nn_ = NearestNeighbors(n_neighbors=self.k_).fit(Xa)
-        core_train = self.nn_.kneighbors(Xa)[0][:, -1]
-        clustered = np.flatnonzero(self.labels_ >= 0)
-        self.n_features_in_ = Xa.shape[1]
-        if clustered.size < 2:
-            # no cluster: every training window is noise; score against all windows instead
-            clustered = np.arange(Xa.shape[0])
-        self.clustered_ = Xa[clustered]
-        self.core_clustered_ = core_train[clustered]
-        self.train_links_ = self._min_mreach(
-            self.clustered_, self.core_clustered_, exclude_self=True
-        )
-        self.threshold_ = self._threshold_from_training()
-        return self
-
-    _threshold_params = ("link_quantile",)
-
-    def _threshold_from_training(self) -> float:
-        if not 0.0 < float(self.link_quantile) <= 1.0:
-            raise ValueError(f"link_quantile must be in (0, 1], got {self.link_quantile!r}")
-        return float(np.quantile(self.train_links_, float(self.link_quantile)))
-
-    def _core_of_new(self, Xa: np.ndarray) -> np.ndarray:
-        # a new point counts itself as its first neighbour, like a training point does
-        if self.k_ == 1:
-            return np.zeros(Xa.shape[0])
-        return self.nn_.kneighbors(Xa, n_neighbors=self.k_ - 1)[0][:, -1]
-
-    def _min_mreach(self, Xa: np.ndarray, core_x: np.ndarray, exclude_self: bool) -> np.ndarray:
-        out = np.empty(Xa.shape[0])
-        start = 0
-        for chunk in pairwise_distances_chunked(Xa, self.clustered_, working_memory=64):
-            rows = slice(start, start + chunk.shape[0])
-            mr = np.maximum(chunk, self.core_clustered_[None, :])
-            mr = np.maximum(mr, core_x[rows, None])
-            if exclude_self:
-                idx = np.arange(chunk.shape[0])
-                mr[idx, start + idx] = np.inf
-            out[rows] = mr.min(axis=1)
-            start += chunk.shape[0]
-        return out
-
-    def score_samples(self, X: object) -> np.ndarray:
-        """Smallest mutual reachability distance to a clustered training window."""
-        self._check_fitted()
-        Xa = _check_X(X)
-        self._check_width(Xa)
-        return self._min_mreach(Xa, self._core_of_new(Xa), exclude_self=False)
-
-
-class FeatureThresholdDetector(_WindowDetector):
-    """Baseline: one feature column as the score, thresholded at a training quantile.
-
-    ``score_samples`` returns column ``feature`` unchanged (after any pipeline transforms, which
-    are monotone for ``log1p`` and scaling, so the ranking is that of the raw feature);
-    ``threshold_`` is its ``1 - contamination`` quantile on the training windows.
-    """
-
-    def __init__(self, feature: int = 0, contamination: float = 0.05) -> None:
         self.feature = feature
         self.contamination = contamination
+        self.threshold = threshold
 
-    def fit(self, X: object, y: object = None) -> FeatureThresholdDetector:
-        """Set the threshold from the training windows."""
-        if not 0.0 < float(self.contamination) < 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination!r}")
-        Xa = _check_X(X)
-        if not 0 <= int(self.feature) < Xa.shape[1]:
+    def _fit(self, X: np.ndarray) -> None:
+        if isinstance(self.feature, bool) or not isinstance(self.feature, int | np.integer):
+            raise ValueError(f"feature must be a column number, got {self.feature!r}")
+        if not 0 <= int(self.feature) < X.shape[1]:
             raise ValueError(
-                f"feature={self.feature!r} is not a column of X ({Xa.shape[1]} columns)"
+                f"feature={self.feature!r} is not a column of X ({X.shape[1]} columns)"
             )
-        self.n_features_in_ = Xa.shape[1]
-        self.train_scores_ = Xa[:, int(self.feature)].copy()
-        self.threshold_ = self._threshold_from_training()
-        return self
 
-    _threshold_params = ("contamination",)
-
-    def _threshold_from_training(self) -> float:
-        if not 0.0 < float(self.contamination) < 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination!r}")
-        return float(np.quantile(self.train_scores_, 1.0 - float(self.contamination)))
-
-    def score_samples(self, X: object) -> np.ndarray:
-        """The chosen feature column."""
-        self._check_fitted()
-        Xa = _check_X(X)
-        self._check_width(Xa)
-        return Xa[:, int(self.feature)].copy()
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        return X[:, int(self.feature)].copy()
 
 
-DETECTORS: dict[str, type[_WindowDetector]] = {
-    "isolation_forest": IsolationForestDetector,
-    "dbscan": DBSCANDetector,
-    "hdbscan": HDBSCANDetector,
+#: Names accepted by :func:`make_window_detector`, each a factory of an unfitted detector.
+WINDOW_DETECTORS: dict[str, Callable[..., BaseDetector]] = {
+    "isolation_forest": lambda **params: make_detector("iforest", **params),
+    "dbscan": lambda **params: make_detector("dbscan", **{"threshold": 1.0, **params}),
+    "hdbscan": lambda **params: make_detector("hdbscan", **params),
     "feature_threshold": FeatureThresholdDetector,
 }
+
+#: Parameters that only move ``threshold_``: the tuner reuses a fit when only these differ.
+_THRESHOLD_PARAMS = ("contamination",)
 
 
 def make_window_detector(name: str, *, log_counts: bool = True, **params: object) -> Pipeline:
@@ -326,14 +110,24 @@ def make_window_detector(name: str, *, log_counts: bool = True, **params: object
 
     ``log1p`` (on by default) tames count features; it needs non-negative features. Grid keys
     for tuning take the ``detector__`` prefix, e.g. ``{"detector__eps": [1.0, 2.0]}``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`WINDOW_DETECTORS`.
+    log_counts : bool, default=True
+        Apply ``log1p`` before scaling.
+    **params
+        Parameters of the detector (``"dbscan"`` defaults to ``threshold=1.0``, DBSCAN's
+        noise rule).
     """
-    if name not in DETECTORS:
-        raise KeyError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}")
+    if name not in WINDOW_DETECTORS:
+        raise KeyError(f"unknown detector {name!r}; choose one of {sorted(WINDOW_DETECTORS)}")
     steps: list[tuple[str, object]] = []
     if log_counts:
         steps.append(("log1p", FunctionTransformer(_checked_log1p)))
     steps.append(("scale", StandardScaler()))
-    steps.append(("detector", DETECTORS[name](**params)))
+    steps.append(("detector", WINDOW_DETECTORS[name](**params)))
     return Pipeline(steps)
 
 
@@ -365,15 +159,17 @@ def _aligned_labels(X: pd.DataFrame, y: pd.Series, name: str) -> np.ndarray:
     return labels.to_numpy().astype(bool)
 
 
-def evaluate_detector(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
+def evaluate_windows(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[str, float | int]:
     """Precision, recall, F1 of ``predict`` and PR-AUC of ``score_samples`` on one period.
 
-    ``X`` (DataFrame) and ``y`` (bool Series) are aligned by window id.
+    ``X`` (DataFrame) and ``y`` (bool Series) are aligned by window id. (The time-series
+    module's :func:`anomaly_tutorial.timeseries.evaluate_detector` is a different function, for
+    metric series.)
     """
-    truth = _aligned_labels(X, y, "evaluate_detector")
+    truth = _aligned_labels(X, y, "evaluate_windows")
     scores = np.asarray(estimator.score_samples(X))
     final = _final_step(estimator)
-    if isinstance(final, _WindowDetector):
+    if isinstance(final, BaseDetector):
         pred = scores > final.threshold_  # what predict computes, without scoring twice
     else:
         pred = np.asarray(estimator.predict(X)).astype(bool)
@@ -382,9 +178,9 @@ def evaluate_detector(estimator: object, X: pd.DataFrame, y: pd.Series) -> dict[
         "recall": float(recall_score(truth, pred, zero_division=0)),
         "f1": float(f1_score(truth, pred, zero_division=0)),
         "pr_auc": float(average_precision_score(truth, scores)) if truth.any() else float("nan"),
-        "n_alerts": float(pred.sum()),
-        "n_windows": float(truth.size),
-        "n_anomalous": float(truth.sum()),
+        "n_alerts": int(pred.sum()),
+        "n_windows": int(truth.size),
+        "n_anomalous": int(truth.sum()),
     }
 
 
@@ -443,7 +239,8 @@ def tune_on_validation(
     y_val : Series
         Validation window labels (bool), indexed by window id.
     """
-    _check_X(X_train, "X_train")
+    if not isinstance(X_train, pd.DataFrame) or X_train.shape[0] == 0:
+        raise ValueError("X_train: pass the training windows as a non-empty DataFrame")
     _aligned_labels(X_val, y_val, "tune_on_validation")
     configs = parameter_grid(grid)
     threshold_only = _threshold_param_names(estimator)
@@ -456,12 +253,12 @@ def tune_on_validation(
         if key in fitted:
             # same model, other threshold: reuse the fit (identical to refitting, and faster)
             model = copy.deepcopy(fitted[key]).set_params(**params)
-            _final_step(model).refit_threshold()
+            _refit_threshold(_final_step(model))
         else:
             model = clone(estimator).set_params(**params).fit(X_train)
             fitted[key] = model
         models.append(model)
-        metrics = evaluate_detector(model, X_val, y_val)
+        metrics = evaluate_windows(model, X_val, y_val)
         rows.append({**params, **{f"val_{k}": v for k, v in metrics.items()}})
         if metrics["f1"] > best_f1:
             best_i, best_f1, best_model = i, metrics["f1"], model
@@ -471,14 +268,59 @@ def tune_on_validation(
     )
 
 
+def report_on_test(
+    tuned: Mapping[str, TuningResult], X_test: pd.DataFrame, y_test: pd.Series
+) -> pd.DataFrame:
+    """One row per method: what validation chose, and how the chosen model does on test.
+
+    Parameters
+    ----------
+    tuned : mapping of name -> TuningResult
+        Outputs of :func:`tune_on_validation`.
+    X_test : DataFrame
+        Test-period window features, indexed by window id.
+    y_test : Series
+        Test-period window labels (bool), indexed by window id.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by method: ``chosen on validation`` (the parameters, ``detector__`` prefix
+        dropped), ``validation F1`` (the best of the grid), then the columns of
+        :func:`evaluate_windows` on the test period.
+    """
+    rows = {}
+    for name, result in tuned.items():
+        chosen = ", ".join(
+            f"{k.removeprefix('detector__')}={v}" for k, v in result.best_params.items()
+        )
+        rows[name] = {
+            "chosen on validation": chosen,
+            "validation F1": float(result.table["val_f1"].max()),
+            **evaluate_windows(result.best_estimator, X_test, y_test),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def _final_step(estimator: object) -> object:
     return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 def _threshold_param_names(estimator: object) -> set[str]:
     """Grid keys that only move the threshold of the (final) detector."""
-    final = _final_step(estimator)
-    names = set(getattr(final, "_threshold_params", ()))
+    if not isinstance(_final_step(estimator), BaseDetector):
+        return set()
     if isinstance(estimator, Pipeline):
-        return {f"{estimator.steps[-1][0]}__{n}" for n in names}
-    return names
+        return {f"{estimator.steps[-1][0]}__{n}" for n in _THRESHOLD_PARAMS}
+    return set(_THRESHOLD_PARAMS)
+
+
+def _refit_threshold(detector: BaseDetector) -> None:
+    """Set ``threshold_`` for a new ``contamination`` from the stored training scores.
+
+    The same rule as :meth:`BaseDetector.fit`, so the result equals a full refit (a test
+    checks it) without refitting the model.
+    """
+    if detector.threshold is None:
+        rate = check_contamination(detector.contamination)
+        detector.threshold_ = float(np.quantile(detector.training_scores_, 1.0 - rate))
