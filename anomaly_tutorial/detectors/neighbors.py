@@ -44,11 +44,12 @@ class _FaissIndex:
             self.index.train(data)
         self.index.add(data)
 
-    def kneighbors(self, X: np.ndarray, n_neighbors: int) -> np.ndarray:
+    def kneighbors(self, X: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices ``(n, n_neighbors)``, nearest first (``-1``: not found)."""
         query = np.ascontiguousarray(X, dtype=np.float32)
-        squared, _ = self.index.search(query, n_neighbors)
+        squared, indices = self.index.search(query, n_neighbors)
         # FAISS returns squared L2 distances in float32; rounding can make them slightly negative.
-        return np.sqrt(np.clip(squared.astype(np.float64), 0.0, None))
+        return np.sqrt(np.clip(squared.astype(np.float64), 0.0, None)), indices
 
     def __getstate__(self) -> dict:
         import faiss
@@ -73,8 +74,11 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
     n_neighbors : int
         Number of neighbours.
     exclude_self : bool
-        ``True`` when ``X`` is the indexed training data: one extra neighbour is fetched and the
-        nearest (the row itself, at distance 0) is dropped.
+        ``True`` when ``X`` is the indexed training data (row ``i`` of ``X`` is indexed row
+        ``i``): one extra neighbour is fetched and row ``i`` is removed from the neighbours of
+        row ``i`` *by index*, wherever it appears. With duplicate rows the row itself need not
+        come first (a duplicate at the same distance may), and an approximate index (FAISS
+        HNSW) may not return it at all; then the farthest of the fetched neighbours is dropped.
 
     Returns
     -------
@@ -83,10 +87,16 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
     """
     k = n_neighbors + 1 if exclude_self else n_neighbors
     if isinstance(index, NearestNeighbors):
-        dist, _ = index.kneighbors(X, n_neighbors=k)
+        dist, idx = index.kneighbors(X, n_neighbors=k)
     else:
-        dist = index.kneighbors(X, k)
-    return dist[:, 1:] if exclude_self else dist
+        dist, idx = index.kneighbors(X, k)
+    if not exclude_self:
+        return dist
+    own = idx == np.arange(len(X))[:, None]
+    # Rows whose own index was not returned drop their last (farthest) neighbour instead.
+    own[~own.any(axis=1), -1] = True
+    own &= np.cumsum(own, axis=1) == 1  # drop one entry per row
+    return dist[~own].reshape(len(X), n_neighbors)
 
 
 class KNNDetector(BaseDetector):

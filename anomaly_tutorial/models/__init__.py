@@ -22,7 +22,13 @@ from .corruption import (
     sample_field_mask,
     select_fields,
 )
-from .mlp import DepthExperiment, PlainMLP, ResidualMLP, train_depth_experiment
+from .mlp import (
+    DepthExperiment,
+    PlainMLP,
+    ResidualMLP,
+    depth_experiment_inputs,
+    train_depth_experiment,
+)
 from .objectives import (
     ContrastiveObjective,
     MaskedReconstructionObjective,
@@ -54,6 +60,7 @@ __all__ = [
     "check_schema",
     "corrupt_marginal",
     "count_parameters",
+    "depth_experiment_inputs",
     "info_nce",
     "load_encoder",
     "mask_fields",
