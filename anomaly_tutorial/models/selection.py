@@ -29,7 +29,7 @@ winner.
 
 Public objects: :data:`SEARCH_BASES`, :data:`SEARCH_SPACES`, :class:`EncoderSelection`,
 :func:`select_encoder_settings`, :func:`selected_config`, :func:`load_selection_table`,
-:func:`main`.
+:func:`load_selection_summary`, :func:`main`.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ __all__ = [
     "SELECTION_DIR",
     "SELECTION_K",
     "EncoderSelection",
+    "load_selection_summary",
     "load_selection_table",
     "main",
     "select_encoder_settings",
@@ -287,12 +288,9 @@ def selected_config(objective: str, directory: Path | str | None = None) -> Enco
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    path = Path(SELECTION_DIR if directory is None else directory) / "selected.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no committed encoder selection (run {__name__})")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = load_selection_summary(directory)
     if objective not in data.get("selected", {}):
-        raise ValueError(f"{path}: has no selection for objective {objective!r}")
+        raise ValueError(f"selected.json: has no selection for objective {objective!r}")
     return replace(SEARCH_BASES[objective], **data["selected"][objective]["settings"])
 
 
@@ -308,6 +306,21 @@ def load_selection_table(directory: Path | str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no committed encoder selection (run {__name__})")
     return pd.read_csv(path)
+
+
+def load_selection_summary(directory: Path | str | None = None) -> dict[str, Any]:
+    """The committed summary (``selected.json``): selected settings with their validation
+    PR-AUC and ROC-AUC, the raw features' validation scores, the period sizes.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is missing.
+    """
+    path = Path(SELECTION_DIR if directory is None else directory) / "selected.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no committed encoder selection (run {__name__})")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _raw_validation_scores(
