@@ -8,6 +8,10 @@ Modules: :mod:`~anomaly_tutorial.models.tabular_resnet` (the model),
 :mod:`~anomaly_tutorial.models.corruption` (SCARF corruption, masking),
 :mod:`~anomaly_tutorial.models.objectives` (InfoNCE, masked reconstruction),
 :mod:`~anomaly_tutorial.models.training` (:func:`train_encoder`),
+:mod:`~anomaly_tutorial.models.loop` (:func:`~anomaly_tutorial.models.loop.fit_module`, the
+package's one torch training loop),
+:mod:`~anomaly_tutorial.models.selection` (the validation search of the cached encoders'
+settings),
 :mod:`~anomaly_tutorial.models.persistence` (save/load),
 :mod:`~anomaly_tutorial.models.pretrained` (cached encoder of the default dataset),
 :mod:`~anomaly_tutorial.models.mlp` (plain vs residual deep MLP experiment),
