@@ -442,3 +442,36 @@ def test_book_representations_on_generated_events():
     assert out["pca"][0].shape == (len(train), 4) and out["pca"][1].shape == (len(test), 4)
     # PCA is fitted on the training period: its training scores are centred there
     assert np.allclose(out["pca"][0].mean(axis=0), 0.0, atol=1e-4)
+
+
+def test_sweep_encoders_can_stop_on_the_training_rows_and_score_against_a_reference():
+    """With stop_on_validation=False the validation rows are used for scoring only: the run
+    equals an encoder trained without them."""
+    from anomaly_tutorial.embedding_quality import knn_distance_scores
+    from anomaly_tutorial.evaluate import pr_auc
+    from anomaly_tutorial.models import train_encoder
+
+    torch.set_num_threads(1)
+    fit, val = _toy_split(seed=0), _toy_split(n=200, seed=1)
+    is_anomaly = np.zeros(200, dtype=bool)
+    is_anomaly[:10] = True
+    val.numeric[:10, 1] += 8.0
+    settings = [{"temperature": 0.5}]
+    table = sweep_encoders(fit, val, is_anomaly, settings, k=5, stop_on_validation=False, **_SMALL)
+    alone = train_encoder(fit, temperature=0.5, progress=False, **_SMALL)
+    expected = pr_auc(is_anomaly, knn_distance_scores(alone.embed(fit), alone.embed(val), 5))
+    assert table["val_pr_auc"].iloc[0] == pytest.approx(expected)
+    assert table["epochs_run"].iloc[0] == len(alone.history)
+    reference = _toy_split(n=150, seed=2)
+    other = sweep_encoders(
+        fit,
+        val,
+        is_anomaly,
+        settings,
+        k=5,
+        stop_on_validation=False,
+        reference_data=reference,
+        **_SMALL,
+    )
+    expected = pr_auc(is_anomaly, knn_distance_scores(alone.embed(reference), alone.embed(val), 5))
+    assert other["val_pr_auc"].iloc[0] == pytest.approx(expected)

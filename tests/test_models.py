@@ -232,3 +232,25 @@ def test_depth_experiment_classification_and_bad_input() -> None:
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         train_depth_experiment(X, y, depth=3)
+
+
+def test_depth_experiment_inputs_leave_out_the_answer() -> None:
+    """The service's own one-hot columns are not among the inputs, and y codes the services."""
+    from anomaly_tutorial.data import GeneratorConfig, generate_dataset
+    from anomaly_tutorial.features import OCSFFeaturizer
+    from anomaly_tutorial.models import depth_experiment_inputs
+
+    events = generate_dataset(GeneratorConfig(n_events=800, days=2, n_users=30, seed=2)).events
+    featurizer = OCSFFeaturizer().fit(events)
+    X, y, services = depth_experiment_inputs(events, featurizer, n_events=300, random_state=0)
+    names = featurizer.get_feature_names_out().astype(str)
+    n_service_columns = int(np.char.startswith(names, "cat__dst_endpoint.svc_name=").sum())
+    assert n_service_columns > 0
+    assert X.shape == (300, len(names) - n_service_columns) and X.dtype == np.float32
+    assert y.dtype == np.int64 and set(np.unique(y)) <= set(range(len(services)))
+    again = depth_experiment_inputs(events, featurizer, n_events=300, random_state=0)
+    assert np.array_equal(again[0], X) and np.array_equal(again[1], y)
+    with pytest.raises(ValueError, match="must be fitted"):
+        depth_experiment_inputs(events, OCSFFeaturizer(), n_events=10)
+    with pytest.raises(ValueError, match="larger than the 800 events"):
+        depth_experiment_inputs(events, featurizer, n_events=801)

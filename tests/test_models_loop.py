@@ -85,3 +85,28 @@ def test_bad_arguments():
         fit_module(model, _batches(x, y), _mse, max_epochs=1, seed=0, patience=0)
     with pytest.raises(ValueError, match="produced no batch"):
         fit_module(model, lambda g: iter(()), _mse, max_epochs=1, seed=0)
+
+
+def test_determinism_flag_is_set_without_the_public_call_and_restored():
+    """The private torch call behind ``set_deterministic_algorithms`` must still exist and set
+    the flag the public getters read; this fails when a torch upgrade removes or changes it."""
+    import sys
+
+    from anomaly_tutorial.models.loop import set_deterministic_algorithms
+
+    assert callable(getattr(torch._C, "_set_deterministic_algorithms", None))
+    before = torch.are_deterministic_algorithms_enabled()
+    try:
+        set_deterministic_algorithms(True, warn_only=True)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        set_deterministic_algorithms(False)
+        assert not torch.are_deterministic_algorithms_enabled()
+    finally:
+        set_deterministic_algorithms(before)
+    with deterministic_training(0):
+        assert torch.are_deterministic_algorithms_enabled()
+    assert torch.are_deterministic_algorithms_enabled() == before
+    if "torch._inductor.config" not in sys.modules:  # the point of the private call
+        set_deterministic_algorithms(before)
+        assert "torch._inductor.config" not in sys.modules

@@ -150,3 +150,24 @@ def test_config_round_trip() -> None:
     assert EncoderConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown setting"):
         EncoderConfig.from_dict({"wdith": 3})
+
+
+def test_a_validation_frame_is_featurised_with_the_training_frame_as_history() -> None:
+    """Window features of the first validation events must see the training period."""
+    from anomaly_tutorial.data import GeneratorConfig, book_split, generate_dataset
+    from anomaly_tutorial.features import OCSFFeaturizer
+
+    dataset = generate_dataset(GeneratorConfig(n_events=1_500, days=7, n_users=40, seed=1))
+    train, validation, _ = book_split(dataset.config).split(dataset.events)
+    featurizer = OCSFFeaturizer().fit(train)
+    seen = []
+    original = featurizer.transform_split
+
+    def spy(frame, history=None):
+        seen.append((len(frame), None if history is None else len(history)))
+        return original(frame, history=history)
+
+    featurizer.transform_split = spy
+    train_encoder(train, validation, featurizer=featurizer, epochs=1, **TINY)
+    assert (len(validation), len(train)) in seen
+    assert (len(train), None) in seen

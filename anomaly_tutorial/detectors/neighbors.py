@@ -45,6 +45,7 @@ class _FaissIndex:
         self.index.add(data)
 
     def kneighbors(self, X: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices ``(n, n_neighbors)``, nearest first (``-1``: not found)."""
         query = np.ascontiguousarray(X, dtype=np.float32)
         squared, indices = self.index.search(query, n_neighbors)
         # FAISS returns squared L2 distances in float32; rounding can make them slightly negative.
@@ -74,11 +75,11 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
     n_neighbors : int
         Number of neighbours.
     exclude_self : bool
-        ``True`` when ``X`` is the indexed training data, in the indexed order: one extra
-        neighbour is fetched and the row's own entry is removed **by index**, not by position.
-        With duplicated rows an exact index may list a copy before the row itself, and an
-        approximate index (FAISS HNSW) may not return the row at all; in that case the farthest
-        of the fetched neighbours is dropped instead.
+        ``True`` when ``X`` is the indexed training data (row ``i`` of ``X`` is indexed row
+        ``i``): one extra neighbour is fetched and row ``i`` is removed from the neighbours of
+        row ``i`` *by index*, wherever it appears. With duplicate rows the row itself need not
+        come first (a duplicate at the same distance may), and an approximate index (FAISS
+        HNSW) may not return it at all; then the farthest of the fetched neighbours is dropped.
 
     Returns
     -------
@@ -86,12 +87,16 @@ def knn_distances(index, X: np.ndarray, n_neighbors: int, exclude_self: bool) ->
         Sorted distances, nearest first.
     """
     k = n_neighbors + 1 if exclude_self else n_neighbors
-    dist, ind = index.kneighbors(X, n_neighbors=k)
-    dist = np.asarray(dist, dtype=np.float64)
+    if isinstance(index, NearestNeighbors):
+        dist, idx = index.kneighbors(X, n_neighbors=k)
+    else:
+        dist, idx = index.kneighbors(X, k)
     if not exclude_self:
         return dist
-    own = np.asarray(ind) == np.arange(len(X))[:, None]
+    own = idx == np.arange(len(X))[:, None]
+    # Rows whose own index was not returned drop their last (farthest) neighbour instead.
     own[~own.any(axis=1), -1] = True
+    own &= np.cumsum(own, axis=1) == 1  # drop one entry per row
     return dist[~own].reshape(len(X), n_neighbors)
 
 

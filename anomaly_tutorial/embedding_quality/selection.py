@@ -1,7 +1,9 @@
 """Choose encoder settings with a validation metric: a small, honest hyper-parameter sweep.
 
 :func:`sweep_encoders` trains one encoder per setting on a *fit* part of the training period
-and scores every encoder on a later *validation* part, never on the test period:
+and scores every encoder on a later *validation* part, never on the test period (the book's
+coordinate search over the cached encoders' settings,
+:func:`anomaly_tutorial.models.selection.select_encoder_settings`, calls it for every run):
 
 * ``val_pr_auc`` / ``val_roc_auc``: k-NN-distance detection (fit on the embeddings of the fit
   part, scored on the validation part) against the validation labels, the metric the book
@@ -35,6 +37,8 @@ def sweep_encoders(
     settings: Sequence[Mapping[str, Any]],
     *,
     k: int = 10,
+    reference_data: Any = None,
+    stop_on_validation: bool = True,
     **common: Any,
 ) -> pd.DataFrame:
     """Train one encoder per setting and score each on a validation period.
@@ -53,6 +57,13 @@ def sweep_encoders(
         ``[{"temperature": 0.1}, {"temperature": 0.5}]``.
     k
         Neighbours of the k-NN-distance detector.
+    reference_data
+        Rows the validation events are compared with by the k-NN detector; default
+        ``fit_data`` (use the whole training period when ``fit_data`` is a sample of it).
+    stop_on_validation
+        Early stopping on the objective's loss on ``val_data`` (``True``) or on a random
+        ``val_fraction`` of ``fit_data`` (``False``, as :func:`~anomaly_tutorial.models.
+        pretrained_encoder` trains, so the validation period is used for scoring only).
     **common
         Arguments shared by every run (``epochs``, ``featurizer`` ...); ``progress`` defaults
         to ``False``.
@@ -60,8 +71,9 @@ def sweep_encoders(
     Returns
     -------
     pandas.DataFrame
-        One row per setting: the setting's values, ``best_epoch``, ``val_loss`` (of the best
-        epoch), ``val_pr_auc``, ``val_roc_auc``, ``alignment``, ``uniformity``, ``seconds``.
+        One row per setting: the setting's values, ``best_epoch``, ``epochs_run``,
+        ``val_loss`` (the objective's early-stopping loss of the best epoch), ``val_pr_auc``,
+        ``val_roc_auc``, ``alignment``, ``uniformity``, ``seconds``.
     """
     from anomaly_tutorial.evaluate import pr_auc, roc_auc
     from anomaly_tutorial.models import train_encoder
@@ -81,16 +93,19 @@ def sweep_encoders(
         if overlap:
             raise ValueError(f"settings and common arguments both set {sorted(overlap)}")
         start = time.perf_counter()
-        encoder = train_encoder(fit_data, val_data, **setting, **common)
+        encoder = train_encoder(
+            fit_data, val_data if stop_on_validation else None, **setting, **common
+        )
         seconds = time.perf_counter() - start
-        fit_split = encoder.features(fit_data)
-        scores = knn_distance_scores(encoder.embed(fit_split), encoder.embed(val_data), k)
+        reference = encoder.features(fit_data if reference_data is None else reference_data)
+        scores = knn_distance_scores(encoder.embed(reference), encoder.embed(val_data), k)
         geometry = view_alignment(encoder, val_data)
         best = min(encoder.history, key=lambda h: h["val_loss"])
         rows.append(
             {
                 **setting,
                 "best_epoch": encoder.best_epoch,
+                "epochs_run": len(encoder.history),
                 "val_loss": best["val_loss"],
                 "val_pr_auc": pr_auc(y, scores),
                 "val_roc_auc": roc_auc(y, scores),

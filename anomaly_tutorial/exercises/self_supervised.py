@@ -40,12 +40,12 @@ def _masked_fields_per_event() -> int:
 
 @cache
 def _light_ungrouped_consistency() -> float:
-    from anomaly_tutorial.data import default_dataset
+    from anomaly_tutorial.data import book_split, default_dataset
     from anomaly_tutorial.embedding_quality import class_consistency, corrupted_view
     from anomaly_tutorial.models import pretrained_encoder
 
     encoder = pretrained_encoder("contrastive")
-    train, _ = default_dataset().time_split(train_fraction=0.7)
+    train, _, _ = book_split().split(default_dataset().events)
     split = encoder.featurizer.transform_split(train)
     view = corrupted_view(encoder, split, seed=SS3_SEED, group_field="", corruption_rate=SS3_RATE)
     return float(class_consistency(split, view).mean())

@@ -40,17 +40,13 @@ def _small_model_parameters() -> int:
 @cache
 def depth_experiment_data() -> tuple[np.ndarray, np.ndarray]:
     """Inputs and service labels of the chapter's depth experiment (as in the chapter)."""
-    from anomaly_tutorial.data import default_dataset
-    from anomaly_tutorial.models import pretrained_encoder
+    from anomaly_tutorial.data import book_split, default_dataset
+    from anomaly_tutorial.models import depth_experiment_inputs, pretrained_encoder
 
-    train, _ = default_dataset().time_split(train_fraction=0.7)
+    train, _, _ = book_split().split(default_dataset().events)
     featurizer = pretrained_encoder("contrastive").featurizer
-    sample = train.sample(n=DEPTH_SAMPLE, random_state=0).sort_values("time")
-    X = featurizer.transform(sample)
-    names = featurizer.get_feature_names_out().astype(str)
-    keep = ~np.char.startswith(names, "cat__dst_endpoint.svc_name=")
-    _, y = np.unique(sample["dst_endpoint.svc_name"].astype(str), return_inverse=True)
-    return X[:, keep], y.astype(np.int64)
+    X, y, _ = depth_experiment_inputs(train, featurizer, n_events=DEPTH_SAMPLE, random_state=0)
+    return X, y
 
 
 @cache

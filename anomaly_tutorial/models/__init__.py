@@ -8,6 +8,10 @@ Modules: :mod:`~anomaly_tutorial.models.tabular_resnet` (the model),
 :mod:`~anomaly_tutorial.models.corruption` (SCARF corruption, masking),
 :mod:`~anomaly_tutorial.models.objectives` (InfoNCE, masked reconstruction),
 :mod:`~anomaly_tutorial.models.training` (:func:`train_encoder`),
+:mod:`~anomaly_tutorial.models.loop` (:func:`~anomaly_tutorial.models.loop.fit_module`, the
+package's one torch training loop),
+:mod:`~anomaly_tutorial.models.selection` (the validation search of the cached encoders'
+settings),
 :mod:`~anomaly_tutorial.models.persistence` (save/load),
 :mod:`~anomaly_tutorial.models.pretrained` (cached encoder of the default dataset),
 :mod:`~anomaly_tutorial.models.mlp` (plain vs residual deep MLP experiment),
@@ -22,7 +26,13 @@ from .corruption import (
     sample_field_mask,
     select_fields,
 )
-from .mlp import DepthExperiment, PlainMLP, ResidualMLP, train_depth_experiment
+from .mlp import (
+    DepthExperiment,
+    PlainMLP,
+    ResidualMLP,
+    depth_experiment_inputs,
+    train_depth_experiment,
+)
 from .objectives import (
     ContrastiveObjective,
     MaskedReconstructionObjective,
@@ -54,6 +64,7 @@ __all__ = [
     "check_schema",
     "corrupt_marginal",
     "count_parameters",
+    "depth_experiment_inputs",
     "info_nce",
     "load_encoder",
     "mask_fields",

@@ -9,9 +9,11 @@ the same guarantees:
   restored afterwards. Shuffling uses its own seeded :class:`torch.Generator`.
 * **Early stopping on a validation loss** (when one is given): the weights of the best epoch
   are restored at the end.
-* **No torch.compile import**: the optimiser is the package's :class:`~.optim.AdamW`.
+* **No torch.compile import**: the optimiser is the package's :class:`~.optim.AdamW`, and
+  the determinism flag is set by :func:`set_deterministic_algorithms`.
 
-Public objects: :func:`fit_module`, :class:`TrainingHistory`, :func:`deterministic_training`.
+Public objects: :func:`fit_module`, :class:`TrainingHistory`, :func:`deterministic_training`,
+:func:`set_deterministic_algorithms`.
 """
 
 from __future__ import annotations
@@ -27,19 +29,31 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # console bar: tqdm.auto needs ipywidgets, which the book lacks
 
 from anomaly_tutorial.models.optim import AdamW
 
-__all__ = ["TrainingHistory", "deterministic_training", "fit_module"]
+__all__ = [
+    "TrainingHistory",
+    "deterministic_training",
+    "fit_module",
+    "set_deterministic_algorithms",
+]
 
 
-def _set_deterministic(mode: bool, warn_only: bool = False) -> None:
-    """``torch.use_deterministic_algorithms`` without importing ``torch._inductor``.
+def set_deterministic_algorithms(mode: bool, warn_only: bool = False) -> None:
+    """Switch torch's deterministic algorithms on or off, without importing ``torch._inductor``.
 
-    The public function also sets the flag of the ``torch.compile`` backend, which costs an
-    import of several seconds; we never compile, so when that backend is not loaded yet only
-    the flag of the eager kernels is set.
+    The package's one place that sets the flag. The public
+    :func:`torch.use_deterministic_algorithms` also sets the flag of the ``torch.compile``
+    backend and for that imports ``torch._inductor.config``: measured with torch 2.13.0 (CPU)
+    on the book's machine, the first call costs 1.4-2.2 s, in every chapter that trains a
+    model. The package never compiles, so while that backend is not loaded only the flag of
+    the eager kernels is set, through the private ``torch._C._set_deterministic_algorithms``
+    that the public function calls itself; once ``torch._inductor.config`` is loaded (someone
+    else compiled) the public function is used, so both flags stay in step.
+    ``tests/test_models_loop.py`` fails if the private function disappears or stops setting
+    the flag the public getters read.
     """
     if "torch._inductor.config" in sys.modules:
         torch.use_deterministic_algorithms(mode, warn_only=warn_only)
@@ -60,11 +74,11 @@ def deterministic_training(seed: int) -> Iterator[None]:
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        _set_deterministic(True)
+        set_deterministic_algorithms(True)
         try:
             yield
         finally:
-            _set_deterministic(*flags)
+            set_deterministic_algorithms(*flags)
 
 
 @dataclass

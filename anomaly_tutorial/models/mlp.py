@@ -11,20 +11,38 @@ With the default PyTorch initialisation and no normalisation, the signal and the
 plain network shrink layer after layer, so its first layers barely learn; the identity paths of
 the residual network carry the gradient to every layer. :func:`train_depth_experiment` trains one
 network on real data and records the loss at every step and the gradient norm of every hidden
-layer's weights, so both effects are measured, not drawn.
+layer's weights, so both effects are measured, not drawn. (It shows the vanishing gradient of
+plain networks *without* normalisation; He et al.'s degradation result concerns plain networks
+*with* batch normalisation, whose gradients do not vanish.) :func:`depth_experiment_inputs`
+builds the book's inputs from OCSF events.
+
+The loop here is not :func:`~anomaly_tutorial.models.loop.fit_module` on purpose: it records
+the gradient of every layer *at every step*, before the optimiser uses it, and trains for a
+fixed number of steps without validation; it is an instrument, not a model for later use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from .loop import deterministic_training
 from .optim import AdamW
 
-__all__ = ["DepthExperiment", "PlainMLP", "ResidualMLP", "train_depth_experiment"]
+__all__ = [
+    "DepthExperiment",
+    "PlainMLP",
+    "ResidualMLP",
+    "depth_experiment_inputs",
+    "train_depth_experiment",
+]
+
+#: Column-name prefix of the service one-hot columns, left out of the experiment's inputs.
+_SERVICE_PREFIX = "cat__dst_endpoint.svc_name="
 
 
 class _DeepMLP(nn.Module):
@@ -69,6 +87,47 @@ class ResidualMLP(_DeepMLP):
     """
 
     residual = True
+
+
+def depth_experiment_inputs(
+    events: Any, featurizer: Any, *, n_events: int = 3000, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs of the book's depth experiment: predict an event's service from its features.
+
+    Parameters
+    ----------
+    events
+        Flat OCSF events (the book uses the training period).
+    featurizer
+        A fitted :class:`~anomaly_tutorial.features.OCSFFeaturizer`.
+    n_events
+        Events sampled (with ``random_state``), then featurised in time order.
+    random_state
+        Seed of the sample.
+
+    Returns
+    -------
+    (X, y, services)
+        ``float32 (n_events, d)`` features without the service's own one-hot columns (the
+        answer would otherwise be in the input), ``int64`` service codes, and the service
+        names in code order.
+    """
+    import pandas as pd
+
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events: expected a DataFrame, got {type(events).__name__}")
+    if not hasattr(featurizer, "scaler_"):
+        raise ValueError("featurizer: must be fitted (OCSFFeaturizer().fit(train))")
+    if isinstance(n_events, bool) or not isinstance(n_events, int) or n_events < 2:
+        raise ValueError(f"n_events must be an integer >= 2, got {n_events!r}")
+    if n_events > len(events):
+        raise ValueError(f"n_events={n_events} is larger than the {len(events)} events")
+    sample = events.sample(n=n_events, random_state=random_state).sort_values("time")
+    names = featurizer.get_feature_names_out().astype(str)
+    keep = ~np.char.startswith(names, _SERVICE_PREFIX)
+    X = featurizer.transform(sample)[:, keep].astype(np.float32)
+    services, y = np.unique(sample["dst_endpoint.svc_name"].astype(str), return_inverse=True)
+    return X, y.astype(np.int64), services
 
 
 @dataclass
@@ -163,8 +222,7 @@ def train_depth_experiment(
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     inputs = torch.from_numpy(X)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with deterministic_training(seed):
         cls = ResidualMLP if residual else PlainMLP
         model = cls(X.shape[1], width, depth, d_out)
     optimizer = AdamW(model.parameters(), lr=lr, weight_decay=0.0)

@@ -1,9 +1,14 @@
 """Cached encoders for the book's default dataset.
 
 :func:`pretrained_encoder` returns a :class:`~anomaly_tutorial.models.TrainedEncoder` trained on
-the training period of :func:`anomaly_tutorial.data.default_dataset` (its ``time_split``). The
-first call trains it deterministically (tens of seconds on a laptop CPU) and saves it under
-:func:`anomaly_tutorial.cache.cache_dir`; later calls, in any chapter and any order, load it.
+the training period (days 1-8) of the book-wide split
+(:func:`anomaly_tutorial.data.book_split`) of :func:`anomaly_tutorial.data.default_dataset`;
+its featurizer is fitted on the same period. The validation period (days 9-10) chose the
+settings in :data:`PRETRAINED_CONFIGS` (:func:`anomaly_tutorial.models.selection.
+select_encoder_settings`, results in ``results/encoder_selection/``); the test period (days
+11-14) played no part. The first call trains it deterministically (tens of seconds on a laptop
+CPU) and saves it under :func:`anomaly_tutorial.cache.cache_dir`; later calls, in any chapter
+and any order, load it.
 The folder name holds a hash of everything the result depends on (training settings, feature
 settings, dataset configuration, package and torch versions, and the source code of
 ``anomaly_tutorial.data``, ``.features`` and ``.models``), so a change of any of them trains a
@@ -18,63 +23,64 @@ import json
 import shutil
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import torch
 
+from anomaly_tutorial.data.splits import TRAIN_FRACTION as BOOK_TRAIN_FRACTION
+
 from .persistence import load_encoder, save_encoder
+from .selection import SEARCH_BASES
 from .training import OBJECTIVES, EncoderConfig, TrainedEncoder, train_encoder
 
-__all__ = ["PRETRAINED_CONFIGS", "TRAIN_FRACTION", "pretrained_cache_path", "pretrained_encoder"]
+__all__ = [
+    "PRETRAINED_CONFIGS",
+    "SELECTED_SETTINGS",
+    "TRAIN_FRACTION",
+    "pretrained_cache_path",
+    "pretrained_encoder",
+]
 
-#: Share of the default dataset (in time order) used for training; the rest is the test period.
-TRAIN_FRACTION = 0.7
+#: Share of the period in the training part of the book-wide split (days 1-8 of 14). The cached
+#: encoders train on ``book_split(config).split(events)[0]``; this fraction is kept for callers
+#: that cut a dataset of another length the same way.
+TRAIN_FRACTION = BOOK_TRAIN_FRACTION
 
-#: Settings of the cached encoders, per objective.
+#: Values of the searched settings chosen on the validation period by
+#: :func:`~anomaly_tutorial.models.selection.select_encoder_settings` (``results/
+#: encoder_selection/selected.json``; ``tests/test_models_selection.py`` checks that the two
+#: agree).
+SELECTED_SETTINGS: MappingProxyType[str, dict[str, Any]] = MappingProxyType(
+    {
+        # Only categorical fields are corrupted: corrupting numeric fields as well ("all")
+        # made k-NN detection on the validation period much worse.
+        "contrastive": {
+            "corrupt": "categorical",
+            "corruption_rate": 0.4,
+            "temperature": 0.1,
+            "width": 64,
+            "epochs": 4,
+        },
+        # The best masked encoder of the search stays below the raw features on validation.
+        "masked": {
+            "mask_strategy": "token",
+            "corrupt": "all",
+            "corruption_rate": 0.5,
+            "width": 32,
+            "epochs": 8,
+        },
+    }
+)
+
+#: Settings of the cached encoders, per objective: :data:`~anomaly_tutorial.models.selection.
+#: SEARCH_BASES` with the :data:`SELECTED_SETTINGS`.
 PRETRAINED_CONFIGS: MappingProxyType[str, EncoderConfig] = MappingProxyType(
     {
-        # Only categorical fields are corrupted (within the event's class): the embedding
-        # becomes invariant to categorical noise and keeps the numeric and window features,
-        # where most attacks of the default data show. Corrupting numeric fields as well
-        # made k-NN detection on the embedding much worse (see the self-supervised chapter).
-        "contrastive": EncoderConfig(
-            objective="contrastive",
-            width=64,
-            depth=2,
-            d_out=32,
-            d_embed_cat=8,
-            dropout=0.1,
-            output_norm=False,
-            temperature=0.2,
-            corruption_rate=0.4,
-            corrupt="categorical",
-            epochs=4,
-            batch_size=1024,
-            lr=1e-3,
-            patience=2,
-            seed=0,
-            normalize_embeddings=False,
-        ),
-        "masked": EncoderConfig(
-            objective="masked",
-            width=64,
-            depth=2,
-            d_out=32,
-            d_embed_cat=4,
-            dropout=0.1,
-            output_norm=False,
-            corruption_rate=0.3,
-            mask_strategy="marginal",
-            corrupt="categorical",
-            epochs=4,
-            batch_size=1024,
-            lr=1e-3,
-            patience=2,
-            seed=0,
-            normalize_embeddings=False,
-        ),
+        objective: replace(SEARCH_BASES[objective], **settings).validate()
+        for objective, settings in SELECTED_SETTINGS.items()
     }
 )
 
@@ -111,7 +117,7 @@ def _cache_key(objective: str) -> str:
         "config": PRETRAINED_CONFIGS[objective].to_dict(),
         "featurizer": _featurizer_params(),
         "dataset": repr(GeneratorConfig()),
-        "train_fraction": TRAIN_FRACTION,
+        "split": "book_split: train period",
         "package_version": __version__,
         "torch_version": torch.__version__,
         "source": _source_digest(),
@@ -151,9 +157,11 @@ def pretrained_encoder(
     -------
     TrainedEncoder
         With its fitted featurizer attached, so ``embed(frame, history=...)`` works on flat
-        OCSF frames: embed the training period with ``encoder.embed(train)`` and the test
-        period with ``encoder.embed(test, history=train)`` (window features of early test
-        events then see the end of the training period). ``extra["train_seconds"]`` and
+        OCSF frames: with ``train, validation, test = book_split().split(events)``, embed the
+        training period with ``encoder.embed(train)``, the validation period with
+        ``encoder.embed(validation, history=train)`` and the test period with
+        ``encoder.embed(test, history=validation)`` (window features of the first events of a
+        period then see the events just before it). ``extra["train_seconds"]`` and
         ``extra["train_cpu_seconds"]`` are the wall-clock and CPU time of the build (dataset,
         features and training).
     """
@@ -167,11 +175,12 @@ def pretrained_encoder(
                 RuntimeWarning,
                 stacklevel=2,
             )
-    from anomaly_tutorial.data import default_dataset
+    from anomaly_tutorial.data import book_split, default_dataset
     from anomaly_tutorial.features import OCSFFeaturizer
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    train, _ = default_dataset().time_split(train_fraction=TRAIN_FRACTION)
+    dataset = default_dataset()
+    train, _, _ = book_split(dataset.config).split(dataset.events)
     featurizer = OCSFFeaturizer().fit(train)
     split = featurizer.transform_split(train)
     settings = PRETRAINED_CONFIGS[objective].to_dict()

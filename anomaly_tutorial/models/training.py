@@ -1,23 +1,20 @@
 """Train a :class:`~anomaly_tutorial.models.TabularResNet` encoder without labels.
 
 :func:`train_encoder` runs either self-supervised objective
-(:mod:`anomaly_tutorial.models.objectives`) with AdamW (:mod:`anomaly_tutorial.models.optim`),
-a validation split, early stopping on the validation loss and a per-epoch history, and returns
-a :class:`TrainedEncoder` that embeds new events in batches.
+(:mod:`anomaly_tutorial.models.objectives`) through the package's one training loop,
+:func:`anomaly_tutorial.models.loop.fit_module` (AdamW, early stopping on the validation loss,
+best epoch restored, a per-epoch history), and returns a :class:`TrainedEncoder` that embeds new
+events in batches.
 
-Determinism: the global torch RNG (dropout, weight initialisation) is seeded with ``seed`` inside
-:func:`torch.random.fork_rng`, so the caller's RNG state is left untouched; shuffling and
-corruption draw from ``torch.Generator`` objects seeded from ``seed``;
-``torch.use_deterministic_algorithms(True)`` is switched on during training and restored after.
+Determinism: weights are initialised inside :func:`~anomaly_tutorial.models.loop.
+deterministic_training` and trained by ``fit_module``, both seeded from ``seed`` inside
+:func:`torch.random.fork_rng` with deterministic algorithms on, so the caller's RNG state and
+flags are left untouched; corruption draws from a ``torch.Generator`` seeded from ``seed``.
 On CPU two calls with the same data and arguments give bit-for-bit identical weights.
 """
 
 from __future__ import annotations
 
-import copy
-import math
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -26,11 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm import tqdm  # console bar: tqdm.auto needs ipywidgets, which the book does not install
 
 from .corruption import select_fields
+from .loop import deterministic_training, fit_module
 from .objectives import ContrastiveObjective, MaskedReconstructionObjective
-from .optim import AdamW
 from .tabular_resnet import TabularResNet
 
 if TYPE_CHECKING:
@@ -281,19 +277,6 @@ class TrainedEncoder:
         return load_encoder(path, featurizer=featurizer)
 
 
-def _set_deterministic(mode: bool, warn_only: bool = False) -> None:
-    """``torch.use_deterministic_algorithms`` without importing ``torch._inductor``.
-
-    The public function also sets the flag of the ``torch.compile`` backend, which costs an
-    import of several seconds; we never compile, so when that backend is not loaded yet only the
-    flag of the eager kernels is set.
-    """
-    if "torch._inductor.config" in sys.modules:
-        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
-    else:
-        torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
-
-
 def embed_tensors(
     model: nn.Module,
     x_num: torch.Tensor,
@@ -356,7 +339,7 @@ def _check_split(split: Any, n_numeric: int, cardinalities: Sequence[int], name:
             )
 
 
-def _as_split(data: Any, featurizer: OCSFFeaturizer | None, name: str) -> Any:
+def _as_split(data: Any, featurizer: OCSFFeaturizer | None, name: str, history: Any = None) -> Any:
     from anomaly_tutorial.features import FeatureSplit
 
     if isinstance(data, FeatureSplit):
@@ -364,7 +347,7 @@ def _as_split(data: Any, featurizer: OCSFFeaturizer | None, name: str) -> Any:
     if isinstance(data, pd.DataFrame):
         if featurizer is None:
             raise TypeError(f"{name}: a DataFrame needs a fitted featurizer")
-        return featurizer.transform_split(data)
+        return featurizer.transform_split(data, history=history)
     raise TypeError(f"{name}: expected a FeatureSplit or a DataFrame, got {type(data).__name__}")
 
 
@@ -505,8 +488,10 @@ def train_encoder(
         ``featurizer`` is used when given and fitted, else an ``OCSFFeaturizer()`` is fitted on
         it.
     split_val
-        Validation features (same kinds). ``None``: a random ``val_fraction`` of the training
-        rows, drawn with ``seed``, is held out.
+        Validation features (same kinds). A DataFrame is featurised with ``split_train`` as
+        window history when that is a DataFrame too (the validation period follows the
+        training period). ``None``: a random ``val_fraction`` of the training rows, drawn
+        with ``seed``, is held out.
     objective
         ``"contrastive"`` or ``"masked"``.
     width, depth, d_out, d_embed_cat, dropout, norm, output_norm
@@ -584,7 +569,10 @@ def train_encoder(
         codes = np.asarray(train.categorical)
         cardinalities = [int(v) + 1 for v in codes.max(axis=0)] if codes.size else [1] * c
     _check_split(train, len(numeric_names), cardinalities, "split_train")
-    val = None if split_val is None else _as_split(split_val, featurizer, "split_val")
+    # A validation frame follows the training period: its window features see the training
+    # events as history, so its first windows do not start empty.
+    history = split_train if isinstance(split_train, pd.DataFrame) else None
+    val = None if split_val is None else _as_split(split_val, featurizer, "split_val", history)
     if val is not None:
         _check_split(val, len(numeric_names), cardinalities, "split_val")
     return _train(
@@ -622,83 +610,43 @@ def _train(
     if x_num.shape[0] < 2:
         raise ValueError(f"split_train: needs at least 2 rows, got {x_num.shape[0]}")
     reference = (x_num, x_cat)
+    n_train = x_num.shape[0]
+    corrupt = torch.Generator().manual_seed(seed + 2)
 
-    deterministic = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
+    def batches(shuffle: torch.Generator) -> Iterator[torch.Tensor]:
+        return _batches(n_train, config.batch_size, torch.randperm(n_train, generator=shuffle))
+
+    def batch_loss(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        return objective(model, x_num[idx], x_cat[idx], corrupt, reference)
+
+    def validation_loss(model: nn.Module) -> float:
+        return _mean_loss(objective, model, v_num, v_cat, reference, config.batch_size, seed + 3)
+
+    with deterministic_training(seed):
+        model = build_model(config, len(numeric_names), cardinalities)
+        objective = build_objective(config, numeric_names, categorical_names, cardinalities)
+    record = fit_module(
+        model,
+        batches,
+        batch_loss,
+        max_epochs=config.epochs,
+        seed=seed,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        validation_loss=validation_loss,
+        patience=max(config.patience, 1),
+        extra_modules=[objective],
+        progress=progress,
+        description=f"{config.objective} encoder",
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        _set_deterministic(True)
-        try:
-            model = build_model(config, len(numeric_names), cardinalities)
-            objective = build_objective(config, numeric_names, categorical_names, cardinalities)
-            params = [*model.parameters(), *objective.parameters()]
-            optimizer = AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-            shuffle = torch.Generator().manual_seed(seed + 1)
-            corrupt = torch.Generator().manual_seed(seed + 2)
-            history: list[dict[str, float]] = []
-            best = (
-                math.inf,
-                0,
-                copy.deepcopy(model.state_dict()),
-                copy.deepcopy(objective.state_dict()),
-            )
-            bar = tqdm(
-                range(1, config.epochs + 1),
-                desc=f"{config.objective} encoder",
-                disable=not progress,
-                leave=False,
-            )
-            for epoch in bar:
-                start = time.perf_counter()
-                model.train()
-                objective.train()
-                total, count = 0.0, 0
-                order = torch.randperm(x_num.shape[0], generator=shuffle)
-                for idx in _batches(x_num.shape[0], config.batch_size, order):
-                    loss = objective(model, x_num[idx], x_cat[idx], corrupt, reference)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    total += float(loss.detach()) * idx.numel()
-                    count += idx.numel()
-                val_loss = _mean_loss(
-                    objective, model, v_num, v_cat, reference, config.batch_size, seed + 3
-                )
-                history.append(
-                    {
-                        "epoch": epoch,
-                        "train_loss": total / max(count, 1),
-                        "val_loss": val_loss,
-                        "seconds": time.perf_counter() - start,
-                    }
-                )
-                bar.set_postfix(train=f"{total / max(count, 1):.4f}", val=f"{val_loss:.4f}")
-                if val_loss < best[0]:
-                    best = (
-                        val_loss,
-                        epoch,
-                        copy.deepcopy(model.state_dict()),
-                        copy.deepcopy(objective.state_dict()),
-                    )
-                elif epoch - best[1] >= max(config.patience, 1):
-                    break
-            bar.close()
-        finally:
-            _set_deterministic(*deterministic)
-    model.load_state_dict(best[2])
-    objective.load_state_dict(best[3])
-    model.eval()
-    objective.eval()
     return TrainedEncoder(
         model=model,
         config=config,
-        history=history,
+        history=record.epochs,
         numeric_feature_names=numeric_names,
         categorical_feature_names=categorical_names,
         cardinalities=list(cardinalities),
         featurizer=featurizer,
         objective=objective,
-        best_epoch=int(best[1]),
+        best_epoch=int(record.best_epoch),
     )
