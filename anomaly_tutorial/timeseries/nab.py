@@ -5,7 +5,7 @@ charges false positives, with the formulas of NAB's ``sweeper.py`` (version 1.x)
 
 * **Probationary period**: the first ``min(floor(0.15 n), 0.15 x 5000)`` rows of a file of
   ``n`` rows are not scored (a detector may learn there).
-* **Scaled sigmoid** ``sigma(y) = 2 / (1 + exp(5 y)) - 1`` (and ``-1`` for ``y > 3``).
+* **Scaled sigmoid** ``sigma(y) = 2 / (1 + exp(5 y)) - 1`` (and ``-1`` for ``y >= 3``).
 * **Inside a window** ``[L, R]`` of width ``W = R - L + 1``, a detection at row ``i`` is worth
   ``A_TP x sigma(-(R - i + 1) / W) / sigma(-1)``: ``A_TP`` at the left edge, close to 0 at the
   right. Only the window's best (earliest) detection counts; a window without detection
@@ -71,9 +71,9 @@ PROFILES: dict[str, NABProfile] = {
 
 
 def scaled_sigmoid(y: np.ndarray | float) -> np.ndarray | float:
-    """NAB's scaled sigmoid ``2 / (1 + exp(5 y)) - 1``, and ``-1`` where ``y > 3``."""
+    """NAB's scaled sigmoid ``2 / (1 + exp(5 y)) - 1``, and ``-1`` where ``y >= 3``."""
     y = np.asarray(y, dtype=np.float64)
-    out = np.where(y > 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * np.minimum(y, 3.0))) - 1.0)
+    out = np.where(y >= 3.0, -1.0, 2.0 / (1.0 + np.exp(5.0 * np.minimum(y, 3.0))) - 1.0)
     return float(out) if out.ndim == 0 else out
 
 

@@ -9,8 +9,8 @@ leaves a hole. :func:`prepare_series` turns such a series into the form every de
 2. **sort** by time (stable, so the order of repeated timestamps is kept);
 3. **aggregate** the values of a repeated timestamp (``"mean"``, ``"sum"`` for counters such
    as request counts, ``"last"``, ``"max"``, ``"min"``);
-4. **resample** to a regular step (the median spacing unless ``step`` is given): each value is
-   put in the bucket ``floor(t / step)``; several values in one bucket are aggregated the same
+4. **resample** to a regular step (the median spacing unless ``step`` is given) starting at the
+   first time ``t0``: each value is put in the bucket ``floor((t - t0) / step)``; several values in one bucket are aggregated the same
    way;
 5. **mark gaps as missing**: a bucket with no value gets NaN. The detectors skip NaN points
    (their score is NaN and ``predict`` gives 0), so a gap never raises and never invents data.
@@ -153,14 +153,17 @@ def prepare_series(
     if step_ms <= 0:
         raise ValueError(f"step must be positive, got {step!r}")
     n_out_of_order = int((np.diff(times) < 0).sum())
-    buckets = np.floor_divide(times, step_ms)
+    origin = int(times.min())  # the grid starts at the first time, so aligned input stays put
+    buckets = np.floor_divide(times - origin, step_ms)
     values = frame.reset_index(drop=True).astype(np.float64)
     grouped = values.groupby(buckets, sort=True)
     # "sum" of a bucket whose values are all missing stays missing (min_count=1)
     agg = grouped.sum(min_count=1) if aggregate == "sum" else getattr(grouped, aggregate)()
     grid = np.arange(buckets.min(), buckets.max() + 1, dtype=np.int64)
     out = agg.reindex(grid)
-    out.index = pd.DatetimeIndex(pd.to_datetime(grid * step_ms, unit="ms", utc=True), name="time")
+    out.index = pd.DatetimeIndex(
+        pd.to_datetime(origin + grid * step_ms, unit="ms", utc=True), name="time"
+    )
     report = PreparationReport(
         n_input=int(frame.shape[0]),
         n_out_of_order=n_out_of_order,

@@ -214,18 +214,19 @@ class WindowedGaussianDetector(_RollingZScoreBase):
     slides, so the baseline follows a drifting level: after a level change the new level becomes
     normal within about ``window`` points, where a detector fitted once keeps alerting.
 
-    Following NAB's ``windowedGaussian`` detector (Lavin and Ahmad, 2015) the default window
-    holds 6,400 points and is filled from the start of the stream: until it is full, all past
-    points (at least ``min_periods``) are used. NAB's version updates its statistics every 100
-    points; this one updates them at every point.
+    Following NAB's ``windowedGaussian`` detector (Lavin and Ahmad, 2015), the default window
+    holds 1,000 points (the value in NAB's detector, which NAB's authors tuned on NAB itself) and
+    is filled from the start of the stream: until it is full, all past points (at least
+    ``min_periods``) are used. NAB's detector scores the one-sided normal tail probability and
+    floors the std at 1e-6; this one scores both tails and floors the std as
+    :class:`RollingZScoreDetector` does.
 
     Parameters
     ----------
-    window : int, default 6400
+    window : int, default 1000
         Number of past points in the baseline.
-    min_periods : int or None, default None
-        Minimum past points for a rolling estimate (``max(2, window // 2)`` when None, capped
-        by the training length; pass a small value such as 30 for a stream that starts empty).
+    min_periods : int or None, default 30
+        Minimum past points for a rolling estimate; before that, the training mean and std.
     min_scale_fraction : float, default 0.1
         Floor of the rolling std as a fraction of the training std.
     threshold : float or None, default 4.0
@@ -235,7 +236,7 @@ class WindowedGaussianDetector(_RollingZScoreBase):
 
     def __init__(
         self,
-        window: int = 6400,
+        window: int = 1000,
         min_periods: int | None = 30,
         min_scale_fraction: float = 0.1,
         threshold: float | None = 4.0,

@@ -152,11 +152,12 @@ class SeasonalProfile:
         if unknown.any():
             missing = np.unique(buckets[unknown])
             known = int((~np.isnan(self.median).any(axis=1)).sum())
+            hint = " or use season='hour_of_day'" if self.season == "hour_of_week" else ""
             raise ValueError(
                 f"{unknown.sum()} points fall in {self.season} buckets {missing[:5].tolist()}"
                 f"{'...' if missing.size > 5 else ''} that the training stretch did not cover "
                 f"(it covers {known} of {self.median.shape[0]} buckets); train on a longer "
-                f"stretch or use season='hour_of_day'"
+                f"stretch{hint}"
             )
         return self.median[buckets], self.scale[buckets]
 
