@@ -8,8 +8,9 @@ import pytest
 from sklearn.base import clone
 
 from anomaly_tutorial.data.splits import BookSplit
-
 from anomaly_tutorial.timeseries import (
+    MIN_SCALE_ABSOLUTE,
+    MIN_SCALE_RELATIVE,
     CenteredRollingZScoreDetector,
     CUSUMDetector,
     EWMADetector,
@@ -17,8 +18,6 @@ from anomaly_tutorial.timeseries import (
     IQRDetector,
     RobustZScoreDetector,
     RollingZScoreDetector,
-    MIN_SCALE_ABSOLUTE,
-    MIN_SCALE_RELATIVE,
     SeasonalProfileDetector,
     WindowedGaussianDetector,
     alert_runs,

@@ -44,7 +44,9 @@ def test_sum_for_counters_and_explicit_step() -> None:
 
 
 def test_explicit_unit_reads_epoch_seconds() -> None:
-    seconds = pd.Series([1.0, 2.0, 3.0], index=np.array([1_700_000_000, 1_700_000_300, 1_700_000_600]))
+    seconds = pd.Series(
+        [1.0, 2.0, 3.0], index=np.array([1_700_000_000, 1_700_000_300, 1_700_000_600])
+    )
     out = prepare_series(seconds, unit="s")
     assert out.index[0] == pd.Timestamp(1_700_000_000, unit="s", tz="UTC")
     assert out.index.freq is None and len(out) == 3
@@ -53,7 +55,7 @@ def test_explicit_unit_reads_epoch_seconds() -> None:
 def test_repeated_timestamps_accepted_after_preparation() -> None:
     s = make_seasonal_series(600, seed=2)
     repeated = pd.concat([s.iloc[:300], s.iloc[290:310], s.iloc[300:]])  # ten repeated times
-    with pytest.raises(ValueError, match="goes backwards.*prepare_series"):
+    with pytest.raises(ValueError, match=r"goes backwards.*prepare_series"):
         GlobalZScoreDetector().fit(repeated)
     prepared = prepare_series(repeated)
     assert len(prepared) == len(s) and not prepared.isna().any()
@@ -74,9 +76,21 @@ def test_dataframe_keeps_columns() -> None:
 @pytest.mark.parametrize(
     ("make", "error", "pattern"),
     [
-        (lambda: prepare_series(_raw([0, 1], [1.0, 2.0]), aggregate="median"), ValueError, "aggregate must be one of"),
-        (lambda: prepare_series(_raw([0, 1], [1.0, 2.0]), unit="h"), ValueError, "unit must be one of"),
-        (lambda: prepare_series(_raw([0, 0], [1.0, 2.0])), ValueError, "fewer than two distinct times"),
+        (
+            lambda: prepare_series(_raw([0, 1], [1.0, 2.0]), aggregate="median"),
+            ValueError,
+            "aggregate must be one of",
+        ),
+        (
+            lambda: prepare_series(_raw([0, 1], [1.0, 2.0]), unit="h"),
+            ValueError,
+            "unit must be one of",
+        ),
+        (
+            lambda: prepare_series(_raw([0, 0], [1.0, 2.0])),
+            ValueError,
+            "fewer than two distinct times",
+        ),
         (
             lambda: prepare_series(pd.Series([1.0, 2.0], index=pd.Index([0.0, np.nan]))),
             ValueError,

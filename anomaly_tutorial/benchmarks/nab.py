@@ -22,8 +22,8 @@ NAB scores the rows of a file; here the rows are those of the prepared series th
 value, so a file that repeats a timestamp has one row fewer per repeat.
 
 Output (in ``--out``): ``nab_scores.csv`` (one row per detector: the three profile scores and
-the standard profile's threshold, windows caught, false positives and files the detector could not score, which then
-count as files without detection), ``nab_per_file.csv``
+the standard profile's threshold, windows caught, false positives and files the detector could
+not score, which then count as files without detection), ``nab_per_file.csv``
 (standard profile, per detector and file), ``nab_summary.md`` (the table beside NAB's published
 scoreboard) and ``README.md`` (the command, the versions, the protocol).
 """
@@ -111,7 +111,7 @@ def results_dir() -> Path:
 
 
 def list_files(data_dir: Path) -> list[str]:
-    """NAB names (``realAWSCloudwatch/<file>.csv``) of the labelled files present in ``data_dir``."""
+    """NAB names (``realAWSCloudwatch/<file>.csv``) of the labelled files in ``data_dir``."""
     windows = load_windows(data_dir)
     present = [name for name in sorted(windows) if (data_dir / "data" / name).is_file()]
     if not present:
@@ -225,7 +225,7 @@ def run_benchmark(
         summary.append(row)
         per_file.append(
             standard.per_file.reset_index().assign(
-                detector=det_name, scored=lambda d: ~d["file"].isin(failed)
+                detector=det_name, scored=lambda d, failed=failed: ~d["file"].isin(failed)
             )
         )
         if progress:

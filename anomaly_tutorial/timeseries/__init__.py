@@ -79,12 +79,12 @@ from anomaly_tutorial.timeseries.services import (
     evaluate_per_service,
     service_split,
 )
-from anomaly_tutorial.timeseries.stl import STLDetector
 from anomaly_tutorial.timeseries.statistical import (
     GlobalZScoreDetector,
     IQRDetector,
     RobustZScoreDetector,
 )
+from anomaly_tutorial.timeseries.stl import STLDetector
 from anomaly_tutorial.timeseries.synthetic import (
     ANOMALY_KINDS,
     ControlledExperiment,

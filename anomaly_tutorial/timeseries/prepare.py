@@ -10,8 +10,8 @@ leaves a hole. :func:`prepare_series` turns such a series into the form every de
 3. **aggregate** the values of a repeated timestamp (``"mean"``, ``"sum"`` for counters such
    as request counts, ``"last"``, ``"max"``, ``"min"``);
 4. **resample** to a regular step (the median spacing unless ``step`` is given) starting at the
-   first time ``t0``: each value is put in the bucket ``floor((t - t0) / step)``; several values in one bucket are aggregated the same
-   way;
+   first time ``t0``: each value is put in the bucket ``floor((t - t0) / step)``; several
+   values in one bucket are aggregated the same way;
 5. **mark gaps as missing**: a bucket with no value gets NaN. The detectors skip NaN points
    (their score is NaN and ``predict`` gives 0), so a gap never raises and never invents data.
 

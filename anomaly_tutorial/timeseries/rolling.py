@@ -28,9 +28,9 @@ __all__ = [
     "CenteredRollingZScoreDetector",
     "RollingZScoreDetector",
     "WindowedGaussianDetector",
-    "gaussian_surprise",
     "causal_rolling_stats",
     "centered_rolling_stats",
+    "gaussian_surprise",
 ]
 
 
@@ -96,9 +96,7 @@ def centered_rolling_stats(
     total = s.rolling(span, center=True, min_periods=1).sum().to_numpy() - s.to_numpy()
     sq = (s**2).rolling(span, center=True, min_periods=1).sum().to_numpy() - s.to_numpy() ** 2
     present = (~np.isnan(x)).astype(np.float64)  # missing neighbours do not count
-    count = (
-        pd.Series(present).rolling(span, center=True, min_periods=1).sum().to_numpy() - present
-    )
+    count = pd.Series(present).rolling(span, center=True, min_periods=1).sum().to_numpy() - present
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
         var = np.maximum(sq - count * mean**2, 0.0) / (count - 1)
