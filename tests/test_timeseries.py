@@ -46,6 +46,7 @@ CAUSAL_DETECTORS = [
     RobustZScoreDetector(),
     IQRDetector(),
     RollingZScoreDetector(window=24),
+    WindowedGaussianDetector(window=288),
     SeasonalProfileDetector(season="hour_of_day"),
     EWMADetector(lam=0.2, season="hour_of_day"),
     CUSUMDetector(season="hour_of_day"),
