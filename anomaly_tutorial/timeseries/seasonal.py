@@ -10,7 +10,8 @@ Relation to STL (Cleveland et al., 1990): STL splits a series into trend + seaso
 with loess smoothers whose windows are centred, so the decomposition at time ``t`` uses points
 after ``t``, and re-running it on a growing series changes past components. Anomaly scores from
 STL remainders are therefore not causal unless the seasonal part is frozen after training and
-the trend is estimated from the past only. The profile here is that frozen seasonal component;
+the trend is estimated from the past only; :class:`~anomaly_tutorial.timeseries.stl.STLDetector`
+does exactly that. The profile here is a frozen seasonal component learned per clock hour;
 :class:`~anomaly_tutorial.timeseries.control_charts.EWMADetector` and
 :class:`~anomaly_tutorial.timeseries.control_charts.CUSUMDetector` with ``season=...`` track the
 level of the de-seasonalised residuals causally.
