@@ -173,3 +173,12 @@ def test_bad_input(files, pattern) -> None:
         nab_score(files)
     with pytest.raises(ValueError, match="profile must be one of"):
         nab_score({"a": _file({})}, "lenient")
+
+
+def test_chapter_exercise_ts5_is_the_hand_computation() -> None:
+    from anomaly_tutorial.exercises import check
+
+    tp = (2 / (1 + math.exp(-1.5)) - 1) / (2 / (1 + math.exp(-5)) - 1)  # row 47: y = -0.3
+    fp = 0.11 * (2 / (1 + math.exp(5 * 21 / 9)) - 1)  # row 70: 21 rows after, W - 1 = 9
+    assert check("ts-5", tp + fp, quiet=True)
+    assert not check("ts-5", tp, quiet=True)
