@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from anomaly_tutorial.data.splits import BookSplit
 from anomaly_tutorial.timeseries import (
+    MIN_SCALE_ABSOLUTE,
+    MIN_SCALE_RELATIVE,
     CenteredRollingZScoreDetector,
     CUSUMDetector,
     EWMADetector,
@@ -16,6 +19,7 @@ from anomaly_tutorial.timeseries import (
     RobustZScoreDetector,
     RollingZScoreDetector,
     SeasonalProfileDetector,
+    WindowedGaussianDetector,
     alert_runs,
     as_series_frame,
     causal_rolling_stats,
@@ -27,6 +31,7 @@ from anomaly_tutorial.timeseries import (
     evaluate_series_alerts,
     event_metrics,
     ewma,
+    floor_scale,
     incidents_by_type,
     inject_anomalies,
     make_seasonal_series,
@@ -41,6 +46,7 @@ CAUSAL_DETECTORS = [
     RobustZScoreDetector(),
     IQRDetector(),
     RollingZScoreDetector(window=24),
+    WindowedGaussianDetector(window=288),
     SeasonalProfileDetector(season="hour_of_day"),
     EWMADetector(lam=0.2, season="hour_of_day"),
     CUSUMDetector(season="hour_of_day"),
@@ -77,9 +83,35 @@ def test_input_accepts_datetime_and_ms_index() -> None:
     [
         (lambda s: s.to_numpy(), TypeError, "pandas Series or DataFrame"),
         (lambda s: s.iloc[:0], ValueError, "empty"),
-        (lambda s: s.where(np.arange(len(s)) != 7), ValueError, r"'value': 1 values are NaN"),
-        (lambda s: s.iloc[::-1], ValueError, "goes backwards"),
-        (lambda s: pd.concat([s.iloc[:5], s.iloc[4:]]), ValueError, "repeats"),
+        (
+            lambda s: s.where(np.arange(len(s)) != 7, np.inf),
+            ValueError,
+            r"'value': 1 values are infinite",
+        ),
+        (lambda s: s.where(np.arange(len(s)) < 0), ValueError, "every value is missing"),
+        (lambda s: s.iloc[::-1], ValueError, "goes backwards.*prepare_series"),
+        (lambda s: pd.concat([s.iloc[:5], s.iloc[4:]]), ValueError, "repeats.*prepare_series"),
+        (
+            lambda s: pd.Series(s.to_numpy(), index=s.index.as_unit("s").asi8),
+            ValueError,
+            "looks like epoch seconds; expected epoch milliseconds",
+        ),
+        (
+            lambda s: pd.Series(s.to_numpy(), index=s.index.as_unit("ns").asi8),
+            ValueError,
+            "expected unit.*micro- or nanoseconds",
+        ),
+        (
+            lambda s: pd.Series(
+                s.to_numpy(),
+                index=pd.Index(
+                    pd.array([*range(0, 60_000 * 48, 60_000), None, None], dtype="Int64")
+                ),
+            ),
+            ValueError,
+            r"2 missing timestamps <NA> \(positions 48, 49\)",
+        ),
+        (lambda s: s * 1e305, ValueError, "exceed 1e\\+150 in magnitude.*rescale"),
         (
             lambda s: s.reset_index(drop=True).set_axis([str(i) for i in range(len(s))]),
             TypeError,
@@ -87,7 +119,20 @@ def test_input_accepts_datetime_and_ms_index() -> None:
         ),
         (lambda s: s.to_frame().assign(host="a"), TypeError, "column 'host'"),
     ],
-    ids=["ndarray", "empty", "nan", "backwards", "duplicate", "string-index", "text-column"],
+    ids=[
+        "ndarray",
+        "empty",
+        "inf",
+        "all-missing",
+        "backwards",
+        "duplicate",
+        "epoch-seconds",
+        "epoch-nanoseconds",
+        "nullable-index-with-NA",
+        "near-1e307",
+        "string-index",
+        "text-column",
+    ],
 )
 def test_input_errors(make, error, pattern) -> None:
     s = make_seasonal_series(50, seed=0)
@@ -112,11 +157,37 @@ def test_bad_parameters_raise_at_fit_not_init(seasonal: pd.Series) -> None:
         IQRDetector(threshold=None, train_quantile=1.2).fit(seasonal)
 
 
-def test_constant_training_data_gives_clear_error() -> None:
-    s = pd.Series(np.ones(40), index=np.arange(40) * 60_000, name="cpu")
-    for det in (GlobalZScoreDetector(), RobustZScoreDetector(), IQRDetector()):
-        with pytest.raises(ValueError, match="'cpu'"):
-            det.fit(s)
+FLAT_DETECTORS = [
+    GlobalZScoreDetector(),
+    RobustZScoreDetector(),
+    IQRDetector(),
+    RollingZScoreDetector(window=12),
+    WindowedGaussianDetector(window=12, min_periods=5),
+    EWMADetector(),
+    CUSUMDetector(),
+]
+
+
+@pytest.mark.parametrize("det", FLAT_DETECTORS, ids=_ids(FLAT_DETECTORS))
+@pytest.mark.parametrize("level", [0.0, 250.0])
+def test_flat_training_stretch_gives_a_usable_detector(det, level: float) -> None:
+    # an error count that stays 0 (or a gauge stuck at 250) for the whole training stretch
+    index = np.arange(80) * 60_000
+    train = pd.Series(np.full(40, level), index=index[:40], name="errors")
+    det = clone(det).fit(train)
+    assert np.isfinite(det.threshold_)
+    test = pd.Series(np.full(40, level), index=index[40:], name="errors")
+    assert det.predict(test).sum() == 0  # the flat value stays normal
+    test.iloc[20] = level + max(1.0, 0.05 * level)  # one unit (or 5 %) above the flat level
+    scores = det.score_samples(test)
+    assert np.all(np.isfinite(scores))
+    assert int(np.argmax(scores)) == 20 and det.predict(test)[20] == 1
+
+
+def test_floor_scale_is_the_documented_floor() -> None:
+    assert floor_scale(0.0, 0.0) == MIN_SCALE_ABSOLUTE
+    assert floor_scale(0.0, -500.0) == pytest.approx(500.0 * MIN_SCALE_RELATIVE)
+    assert floor_scale(2.0, 500.0) == 2.0
 
 
 def test_uncovered_season_bucket_raises(seasonal: pd.Series) -> None:
@@ -424,30 +495,54 @@ def _long_metrics() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)
 
 
+def _three_day_split(metrics: pd.DataFrame) -> BookSplit:
+    start = int(metrics["time"].min())
+    day = 86_400_000
+    return BookSplit(start, start + day, start + 3 * day // 2, start + 3 * day)
+
+
 def test_service_split() -> None:
     metrics = _long_metrics()
-    split = service_split(metrics, "api", columns=("cpu_pct",), train_fraction=0.5)
+    periods = _three_day_split(metrics)
+    split = service_split(metrics, "api", columns=("cpu_pct",), split=periods)
     assert (
         isinstance(split.train.index, pd.DatetimeIndex)
         and split.train.index.is_monotonic_increasing
     )
-    assert len(split.train) + len(split.test) == 3 * 1440
-    assert split.train.index.max() < split.test.index.min()
+    assert len(split.train) == 1440 and len(split.validation) == 720
+    assert len(split.train) + len(split.validation) + len(split.test) == 3 * 1440
+    assert split.train.index.max() < split.validation.index.min()
+    assert split.validation.index.max() < split.test.index.min()
+    assert split.after_train.index.equals(split.validation.index.append(split.test.index))
     assert (
         split.test_labels["is_anomaly"].sum() == 20 and split.train_labels["is_anomaly"].sum() == 0
     )
-    other = service_split(metrics, "db", columns=("cpu_pct",), train_fraction=0.5)
+    other = service_split(metrics, "db", columns=("cpu_pct",), split=periods)
     assert other.test.index[0] == split.test.index[0]  # same cut for every service
     with pytest.raises(ValueError, match="service 'web' not in metrics"):
-        service_split(metrics, "web", columns=("cpu_pct",))
+        service_split(metrics, "web", columns=("cpu_pct",), split=periods)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['memory_mb'\]"):
-        service_split(metrics, "api", columns=("cpu_pct", "memory_mb"))
+        service_split(metrics, "api", columns=("cpu_pct", "memory_mb"), split=periods)
+
+
+def test_service_split_defaults_to_the_book_split() -> None:
+    from anomaly_tutorial.data import book_split, default_dataset
+
+    metrics = default_dataset().metrics
+    split = service_split(metrics, sorted(metrics["service"].unique())[0])
+    periods = book_split()
+    first = split.test.index[0].value // 1_000_000
+    assert periods.validation_end_ms <= first < periods.validation_end_ms + 60_000
+    assert split.train.index[-1].value // 1_000_000 < periods.train_end_ms
 
 
 def test_evaluate_per_service_and_event_metrics() -> None:
     metrics = _long_metrics()
     table = evaluate_per_service(
-        lambda: SeasonalProfileDetector(), metrics, columns=("cpu_pct",), train_fraction=0.5
+        lambda: SeasonalProfileDetector(),
+        metrics,
+        columns=("cpu_pct",),
+        split=_three_day_split(metrics),
     )
     assert list(table.index) == ["api", "db"]
     assert table.loc["api", "n_incidents"] == 1 and table.loc["api", "n_detected"] == 1
@@ -489,3 +584,49 @@ def test_chapter_exercises_ts1_ts2() -> None:
     assert changed == 12
     assert check("ts-1", changed, quiet=True) and not check("ts-1", 11, quiet=True)
     assert not check("ts-2", "ten", quiet=True)
+
+
+# --- missing points, online adaptation ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("det", CAUSAL_DETECTORS, ids=_ids(CAUSAL_DETECTORS))
+def test_gaps_are_skipped(det, seasonal: pd.Series) -> None:
+    gappy = seasonal.copy()
+    gappy.iloc[50:60] = np.nan  # a gap in training
+    gappy.iloc[1600:1620] = np.nan  # and one in the scored stretch
+    det = clone(det).fit(gappy.iloc[:1440])
+    scores = det.score_samples(gappy.iloc[1440:])
+    gap = np.arange(160, 180)
+    assert np.isnan(scores[gap]).all()
+    assert np.isfinite(np.delete(scores, gap)).all()
+    assert det.predict(gappy.iloc[1440:])[gap].sum() == 0
+    with_spike = gappy.iloc[1440:].copy()
+    with_spike.iloc[300] += 100.0  # as in test_every_detector_finds_an_obvious_spike
+    assert det.predict(with_spike)[300] == 1  # still detects after the gap
+
+
+def test_windowed_gaussian_follows_level_drift(seasonal: pd.Series) -> None:
+    x = seasonal.copy()
+    x.iloc[1200:] += 60.0  # a permanent level change of 20 noise units
+    wg = WindowedGaussianDetector(window=48, min_periods=30).fit(x.iloc[:1000])
+    fixed = GlobalZScoreDetector().fit(x.iloc[:1000])
+    later = slice(1200 + 2 * 48, None)
+    assert wg.predict(x.iloc[1000:])[200] == 1  # the change itself is flagged
+    assert wg.predict(x)[later].mean() < 0.05  # then the new level is normal
+    assert fixed.predict(x)[later].mean() > 0.5  # a detector fitted once keeps alerting
+
+
+def test_windowed_gaussian_score_is_the_tail_probability(seasonal: pd.Series) -> None:
+    from scipy.stats import norm
+
+    from anomaly_tutorial.timeseries import causal_rolling_stats, gaussian_surprise
+
+    det = WindowedGaussianDetector(window=100, min_periods=100, threshold=None).fit(
+        seasonal.iloc[:800]
+    )
+    scores = det.score_samples(seasonal.iloc[:800])
+    mean, std = causal_rolling_stats(seasonal.to_numpy()[:800], 100, 100)
+    z = np.abs(seasonal.to_numpy()[500] - mean[500]) / std[500]
+    assert 10 ** -scores[500] == pytest.approx(2 * norm.sf(z), rel=1e-9)
+    assert gaussian_surprise(np.array([3.0]))[0] == pytest.approx(-np.log10(2 * norm.sf(3.0)))
+    assert np.isfinite(gaussian_surprise(np.array([40.0]))[0])  # no saturation far in the tail

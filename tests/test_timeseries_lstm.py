@@ -10,7 +10,7 @@ import torch
 from anomaly_tutorial.timeseries import (
     LSTMAutoencoder,
     LSTMAutoencoderDetector,
-    sliding_windows,
+    series_windows,
     train_lstm_autoencoder,
 )
 
@@ -31,13 +31,13 @@ def fitted(periodic: pd.Series) -> LSTMAutoencoderDetector:
     return LSTMAutoencoderDetector(**PARAMS).fit(periodic.iloc[:600])
 
 
-def test_sliding_windows_shape_and_order() -> None:
+def test_series_windows_shape_and_order() -> None:
     x = np.arange(20, dtype=float).reshape(10, 2)
-    w = sliding_windows(x, 4, stride=3)
+    w = series_windows(x, 4, stride=3)
     assert w.shape == (3, 4, 2)
     np.testing.assert_array_equal(w[1, :, 0], [6, 8, 10, 12])  # rows 3..6, ending at row 6
     with pytest.raises(ValueError, match="fewer than window"):
-        sliding_windows(x, 11)
+        series_windows(x, 11)
 
 
 def test_model_reconstructs_shape() -> None:
@@ -51,7 +51,31 @@ def test_training_loss_decreases_and_early_stopping_keeps_best(fitted) -> None:
     result = fitted.training_
     assert result.train_loss[-1] < 0.5 * result.train_loss[0]
     assert result.val_loss[result.best_epoch] == min(result.val_loss)
-    assert len(result.val_loss) <= PARAMS["epochs"]
+
+
+def test_kept_weights_are_those_of_the_best_epoch() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(700)
+    x = (np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.05, t.size))[:, None]
+    windows = series_windows(x, 16, stride=2)
+    result = train_lstm_autoencoder(windows, hidden_size=8, epochs=8, lr=5e-2, patience=2)
+    n = windows.shape[0]
+    val = torch.from_numpy(windows[n - max(1, round(n * 0.2)) :])
+    with torch.no_grad():
+        again = float(torch.nn.functional.mse_loss(result.model(val), val))
+    # the returned model reproduces the best validation loss, not the last epoch's
+    assert again == pytest.approx(result.val_loss[result.best_epoch], rel=1e-6)
+    ran = len(result.val_loss)
+    assert ran == 8 or ran == result.best_epoch + 1 + 2  # stopped by max epochs or patience
+
+
+def test_training_leaves_the_global_rng_alone() -> None:
+    windows = np.random.default_rng(0).normal(size=(80, 8, 1)).astype(np.float32)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_lstm_autoencoder(windows, hidden_size=4, epochs=2)
+    np.testing.assert_array_equal(torch.rand(3), expected)
 
 
 def test_early_stopping_stops_on_a_plateau() -> None:

@@ -127,10 +127,40 @@ def _ts4(answer: object) -> bool:
     return close_to(answer, _classical_cusum_false_alarm_runs(), atol=0.0)
 
 
+#: Exercise ts-5: a 100-row file, one window (rows 40-49), detections at rows 47 and 70.
+TS5_ROWS = 100
+TS5_WINDOW = (40, 49)
+TS5_DETECTIONS = (47, 70)
+
+
+@cache
+def _hand_nab_raw_score() -> float:
+    from anomaly_tutorial.timeseries.nab import PROFILES, row_weights
+
+    weights, _ = row_weights(TS5_ROWS, [TS5_WINDOW], PROFILES["standard"])
+    return float(sum(weights[row] for row in TS5_DETECTIONS))
+
+
+@exercise(
+    "ts-5",
+    hint=(
+        "Add the worth of the window's detection (scaled sigmoid of -(R - i + 1) / W, divided "
+        "by the sigmoid at -1) and the cost of the false positive (0.11 x the scaled sigmoid of "
+        "|R - i| / (W - 1)); the false positive's term is negative."
+    ),
+    why="A late detection earns little, and a false positive far from a window costs almost A_FP.",
+)
+def _ts5(answer: object) -> bool:
+    return close_to(answer, _hand_nab_raw_score(), rtol=1e-6, atol=1e-6)
+
+
 __all__ = [
     "CENTRED_WINDOW",
     "CUSUM_TRAIN_QUANTILE",
     "PERTURB_FROM",
     "TS3_ANOMALY_TYPE",
     "TS3_SERVICE",
+    "TS5_DETECTIONS",
+    "TS5_ROWS",
+    "TS5_WINDOW",
 ]

@@ -6,22 +6,38 @@ Every detector has the same API (see :class:`~anomaly_tutorial.timeseries.base.B
 
 * point-wise statistics: :class:`GlobalZScoreDetector`, :class:`RobustZScoreDetector`,
   :class:`IQRDetector`;
-* rolling windows: :class:`RollingZScoreDetector` (causal) and
-  :class:`CenteredRollingZScoreDetector` (non-causal, for demonstration only);
-* seasonal baseline: :class:`SeasonalProfileDetector` (hour-of-day / hour-of-week profile);
+* rolling windows: :class:`RollingZScoreDetector` (causal),
+  :class:`WindowedGaussianDetector` (NAB's online baseline: tail probability under a normal
+  fitted to a sliding past window) and :class:`CenteredRollingZScoreDetector` (non-causal, for
+  demonstration only);
+* seasonal baselines: :class:`SeasonalProfileDetector` (hour-of-day / hour-of-week profile) and
+  :class:`STLDetector` (STL seasonal profile fitted on training, causal level);
 * control charts for level shifts: :class:`EWMADetector`, :class:`CUSUMDetector`;
 * neural: :class:`LSTMAutoencoderDetector` (:class:`LSTMAutoencoder` +
   :func:`train_lstm_autoencoder`).
 
-Generator metrics: :func:`service_split`, :func:`evaluate_per_service`.
+Raw data: :func:`prepare_series` (sort, aggregate repeated timestamps, resample, mark gaps as
+NaN; the detectors skip NaN points). Generator metrics: :func:`service_split`,
+:func:`evaluate_per_service`. NAB scoring: :mod:`anomaly_tutorial.timeseries.nab`.
 Controlled experiments: :func:`make_seasonal_series`, :func:`inject_anomalies`,
 :func:`segments_to_labels`, :func:`controlled_experiment`. Evaluation: :func:`evaluate_detector`,
 :func:`evaluate_series_alerts`, :func:`event_metrics`, :func:`incidents_by_type`,
 :func:`alert_runs`.
 """
 
-from anomaly_tutorial.timeseries._input import SeriesFrame, as_series_frame, to_epoch_ms
-from anomaly_tutorial.timeseries.base import BaseSeriesDetector, robust_location_scale
+from anomaly_tutorial.timeseries._input import (
+    MAX_ABS_VALUE,
+    SeriesFrame,
+    as_series_frame,
+    to_epoch_ms,
+)
+from anomaly_tutorial.timeseries.base import (
+    MIN_SCALE_ABSOLUTE,
+    MIN_SCALE_RELATIVE,
+    BaseSeriesDetector,
+    floor_scale,
+    robust_location_scale,
+)
 from anomaly_tutorial.timeseries.control_charts import (
     CUSUMDetector,
     EWMADetector,
@@ -39,14 +55,17 @@ from anomaly_tutorial.timeseries.lstm_autoencoder import (
     LSTMAutoencoder,
     LSTMAutoencoderDetector,
     TrainingResult,
-    sliding_windows,
+    series_windows,
     train_lstm_autoencoder,
 )
+from anomaly_tutorial.timeseries.prepare import PreparationReport, prepare_series
 from anomaly_tutorial.timeseries.rolling import (
     CenteredRollingZScoreDetector,
     RollingZScoreDetector,
+    WindowedGaussianDetector,
     causal_rolling_stats,
     centered_rolling_stats,
+    gaussian_surprise,
 )
 from anomaly_tutorial.timeseries.seasonal import (
     SEASONS,
@@ -65,6 +84,7 @@ from anomaly_tutorial.timeseries.statistical import (
     IQRDetector,
     RobustZScoreDetector,
 )
+from anomaly_tutorial.timeseries.stl import STLDetector
 from anomaly_tutorial.timeseries.synthetic import (
     ANOMALY_KINDS,
     ControlledExperiment,
@@ -76,7 +96,10 @@ from anomaly_tutorial.timeseries.synthetic import (
 
 __all__ = [
     "ANOMALY_KINDS",
+    "MAX_ABS_VALUE",
     "METRIC_COLUMNS",
+    "MIN_SCALE_ABSOLUTE",
+    "MIN_SCALE_RELATIVE",
     "SEASONS",
     "BaseSeriesDetector",
     "CUSUMDetector",
@@ -87,13 +110,16 @@ __all__ = [
     "IQRDetector",
     "LSTMAutoencoder",
     "LSTMAutoencoderDetector",
+    "PreparationReport",
     "RobustZScoreDetector",
     "RollingZScoreDetector",
+    "STLDetector",
     "SeasonalProfile",
     "SeasonalProfileDetector",
     "SeriesFrame",
     "ServiceSplit",
     "TrainingResult",
+    "WindowedGaussianDetector",
     "alert_runs",
     "as_series_frame",
     "causal_rolling_stats",
@@ -105,14 +131,17 @@ __all__ = [
     "evaluate_series_alerts",
     "event_metrics",
     "ewma",
+    "floor_scale",
+    "gaussian_surprise",
     "incidents_by_type",
     "inject_anomalies",
     "make_seasonal_series",
+    "prepare_series",
     "robust_location_scale",
     "season_bucket",
     "segments_to_labels",
+    "series_windows",
     "service_split",
-    "sliding_windows",
     "to_epoch_ms",
     "train_lstm_autoencoder",
 ]

@@ -11,6 +11,11 @@ All detectors follow one API:
 With several metrics, each column is scored against its own baseline and a time point gets the
 score of its most anomalous metric (the maximum), unless a detector documents otherwise.
 
+Missing points (NaN values, e.g. the gaps that
+:func:`~anomaly_tutorial.timeseries.prepare_series` marks) are skipped: fitting ignores them, their
+score is NaN, ``predict`` gives 0 there, and recursive statistics carry on over them. A time point
+with several metrics gets the maximum over the metrics it has.
+
 Detectors that look back over a window need context at the start of a scored stretch. When the
 stretch begins after the end of the training data, the last training points are prepended as
 history (still causal: only the past is used). Otherwise each detector documents its warm-up.
@@ -22,42 +27,87 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from anomaly_tutorial.stats import mad_scale
 from anomaly_tutorial.timeseries._input import SeriesFrame, as_series_frame
 
-__all__ = ["BaseSeriesDetector", "robust_location_scale"]
+__all__ = [
+    "MIN_SCALE_ABSOLUTE",
+    "MIN_SCALE_RELATIVE",
+    "BaseSeriesDetector",
+    "floor_scale",
+    "robust_location_scale",
+]
 
-_MAD_TO_SD = 1.4826
-_MEAN_AD_TO_SD = 1.2533
+_MEAN_AD_TO_SD = 1.2533  # sqrt(pi / 2): mean absolute deviation -> sd of a normal
+
+#: A spread is never smaller than MIN_SCALE_RELATIVE x |location| ...
+MIN_SCALE_RELATIVE = 1e-3
+#: ... nor smaller than MIN_SCALE_ABSOLUTE (for a metric flat at 0, such as an error count).
+MIN_SCALE_ABSOLUTE = 1e-9
+
+
+def floor_scale(scale: np.ndarray | float, location: np.ndarray | float) -> np.ndarray:
+    """The documented floor of every spread in :mod:`anomaly_tutorial.timeseries`.
+
+    ``max(scale, MIN_SCALE_RELATIVE * |location|, MIN_SCALE_ABSOLUTE)``. A training stretch
+    that is flat (a metric constant for days, an error count that stays 0) has spread 0; with
+    the floor it still gives a usable detector: any departure from the flat value scores high
+    (one unit above a flat 0 scores 1e9, a 1 % change of a flat level scores 10).
+
+    Parameters
+    ----------
+    scale, location : float or ndarray
+        Spread estimates (NaN is treated as 0) and the matching locations.
+
+    Returns
+    -------
+    ndarray (or float for scalar input)
+    """
+    scale = np.nan_to_num(np.asarray(scale, dtype=np.float64), nan=0.0)
+    location = np.nan_to_num(np.asarray(location, dtype=np.float64), nan=0.0)
+    out = np.maximum(np.maximum(scale, MIN_SCALE_RELATIVE * np.abs(location)), MIN_SCALE_ABSOLUTE)
+    return float(out) if out.ndim == 0 else out
 
 
 def robust_location_scale(values: np.ndarray, column: str = "value") -> tuple[float, float]:
-    """Median and a robust standard deviation of a 1-D array.
+    """Median and a robust standard deviation of a 1-D array (NaN = missing, ignored).
 
-    The scale is 1.4826 x MAD; when more than half of the values are equal (MAD = 0) it falls back
-    to 1.2533 x the mean absolute deviation from the median, and raises if that is 0 too.
+    The scale is :func:`anomaly_tutorial.stats.mad_scale` (1.4826 x MAD); when more than half
+    of the values are equal (MAD = 0) it falls back to 1.2533 x the mean absolute deviation
+    from the median, and when that is 0 too (a flat stretch) to :func:`floor_scale`.
 
     Parameters
     ----------
     values : ndarray
-        Finite values.
+        Values; NaN entries are missing points and are ignored.
     column : str
         Name used in error messages.
 
     Returns
     -------
     (median, scale) : tuple of float
+
+    Raises
+    ------
+    ValueError
+        If every value is missing.
     """
-    median = float(np.median(values))
-    dev = np.abs(values - median)
-    scale = _MAD_TO_SD * float(np.median(dev))
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        raise ValueError(f"column '{column}': every training value is missing (NaN)")
+    median = float(np.median(x))
+    scale = float(mad_scale(x))
     if scale <= 0:
-        scale = _MEAN_AD_TO_SD * float(np.mean(dev))
-    if scale <= 0:
-        raise ValueError(
-            f"column '{column}': the training values are constant ({median:g}); "
-            f"a spread-based score is undefined"
-        )
-    return median, scale
+        scale = _MEAN_AD_TO_SD * float(np.mean(np.abs(x - median)))
+    return median, float(floor_scale(scale, median))
+
+
+def nan_combine_max(per_feature: np.ndarray) -> np.ndarray:
+    """Row-wise maximum ignoring NaN; NaN where a row is all NaN (every metric missing)."""
+    filled = np.where(np.isnan(per_feature), -np.inf, per_feature)
+    out = filled.max(axis=1)
+    return np.where(np.isneginf(out), np.nan, out)
 
 
 class BaseSeriesDetector(BaseEstimator):
@@ -111,7 +161,7 @@ class BaseSeriesDetector(BaseEstimator):
         return "to estimate a spread"
 
     def _combine(self, per_feature: np.ndarray) -> np.ndarray:
-        return per_feature.max(axis=1)
+        return nan_combine_max(per_feature)
 
     # --- API -------------------------------------------------------------------------------
     def _check_common_params(self) -> None:
@@ -138,9 +188,12 @@ class BaseSeriesDetector(BaseEstimator):
         self._check_common_params()
         frame = as_series_frame(X, "X")
         needed = self._min_train_points()
-        if frame.n_points < needed:
+        observed = int((~np.isnan(frame.values)).all(axis=1).sum())
+        if observed < needed:
+            missing = frame.n_points - observed
+            note = f" ({missing} of {frame.n_points} missing)" if missing else ""
             raise ValueError(
-                f"X: the training stretch has {frame.n_points} points; {type(self).__name__} "
+                f"X: the training stretch has {observed} points{note}; {type(self).__name__} "
                 f"needs at least {needed} {self._min_train_reason()}"
             )
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
@@ -153,7 +206,7 @@ class BaseSeriesDetector(BaseEstimator):
         train_scores = self._combine(self._score_values(frame.values, frame.times))
         self.train_scores_ = train_scores
         if self.threshold is None:
-            self.threshold_ = float(np.quantile(train_scores, self.train_quantile))
+            self.threshold_ = float(np.nanquantile(train_scores, self.train_quantile))
         else:
             self.threshold_ = float(self.threshold)
         return self
@@ -205,12 +258,13 @@ class BaseSeriesDetector(BaseEstimator):
         Returns
         -------
         ndarray of shape (n_points,)
+            NaN at points whose every metric is missing.
         """
         frame = self._validated(X)
         return self._combine(self._per_feature(frame))
 
     def predict(self, X: pd.Series | pd.DataFrame) -> np.ndarray:
-        """1 where the score exceeds ``threshold_`` (anomaly), else 0.
+        """1 where the score exceeds ``threshold_`` (anomaly), else 0 (also at missing points).
 
         Parameters
         ----------

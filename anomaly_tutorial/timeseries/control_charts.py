@@ -3,7 +3,8 @@
 Both standardise each metric with the robust median and spread of the training stretch
 (after subtracting the training seasonal profile when ``season`` is given), then accumulate
 evidence over time, so a small but persistent shift is flagged even when no single point is
-extreme. Both recursions only use past points: they are causal.
+extreme. Both recursions only use past points: they are causal. A missing point (NaN) is
+skipped: the statistic carries over it unchanged and the point scores NaN.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def ewma(values: np.ndarray, lam: float, start: float = 0.0) -> np.ndarray:
     if not 0 < lam <= 1:
         raise ValueError(f"lam must be in (0, 1], got {lam!r}")
     x = np.asarray(values, dtype=np.float64)
+    present = ~np.isnan(x)
+    out = np.full_like(x, np.nan)
     zi = np.array([(1 - lam) * start])
-    out, _ = lfilter([lam], [1.0, -(1.0 - lam)], x, zi=zi)
+    out[present], _ = lfilter([lam], [1.0, -(1.0 - lam)], x[present], zi=zi)
     return out
 
 
@@ -45,7 +48,8 @@ def cusum_statistics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Page's two-sided tabular CUSUM of standardised values.
 
-    ``S+[t] = max(0, S+[t-1] + z[t] - k)`` and ``S-[t] = max(0, S-[t-1] - z[t] - k)``.
+    ``S+[t] = max(0, S+[t-1] + z[t] - k)`` and ``S-[t] = max(0, S-[t-1] - z[t] - k)``;
+    a NaN ``z[t]`` is skipped (NaN out, the statistics carry over it).
 
     Parameters
     ----------
@@ -69,6 +73,9 @@ def cusum_statistics(
     lower = np.empty_like(z)
     s_hi = s_lo = 0.0
     for t, v in enumerate(z.tolist()):
+        if v != v:  # NaN: a missing point is skipped
+            upper[t] = lower[t] = np.nan
+            continue
         s_hi = min(max(0.0, s_hi + v - k), hi_cap)
         s_lo = min(max(0.0, s_lo - v - k), hi_cap)
         upper[t] = s_hi

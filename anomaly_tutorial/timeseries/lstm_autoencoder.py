@@ -6,30 +6,39 @@ back into the window. Trained on normal behaviour only, it reconstructs normal w
 anomalous ones badly, so the reconstruction error is the anomaly score.
 
 Scores are causal: the score of time ``t`` comes from the window that *ends* at ``t``.
+Training goes through the package's one training loop,
+:func:`anomaly_tutorial.models.loop.fit_module` (seeded inside ``torch.random.fork_rng``, so the
+caller's global RNG is untouched).
+
+Public objects: :class:`LSTMAutoencoder`, :class:`LSTMAutoencoderDetector`,
+:class:`TrainingResult`, :func:`series_windows`, :func:`train_lstm_autoencoder`.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from anomaly_tutorial.timeseries.base import BaseSeriesDetector
+from anomaly_tutorial.models.loop import deterministic_training, fit_module
+from anomaly_tutorial.timeseries.base import BaseSeriesDetector, floor_scale
 
 __all__ = [
     "LSTMAutoencoder",
     "LSTMAutoencoderDetector",
     "TrainingResult",
-    "sliding_windows",
+    "series_windows",
     "train_lstm_autoencoder",
 ]
 
 
-def sliding_windows(values: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
+def series_windows(values: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
     """All windows of ``window`` consecutive rows, the k-th ending at row ``window - 1 + k*stride``.
+
+    (Not :func:`anomaly_tutorial.sequences.windows.sliding_windows`, which cuts an event stream
+    into time windows; this one stacks consecutive rows of a metric matrix for the LSTM.)
 
     Parameters
     ----------
@@ -97,7 +106,7 @@ class TrainingResult:
     model : LSTMAutoencoder
         The weights of the epoch with the lowest validation loss.
     train_loss : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch (mean over batches).
     val_loss : list of float
         Validation loss per epoch.
     best_epoch : int
@@ -125,8 +134,9 @@ def train_lstm_autoencoder(
 
     The last ``val_fraction`` of the windows (in time order) is held out for validation, after
     dropping the ``window`` windows just before it, which overlap the validation windows.
-    Training stops after ``patience`` epochs without improvement and the best weights are kept.
-    Deterministic on CPU for a given ``seed``.
+    Training (through :func:`~anomaly_tutorial.models.loop.fit_module`, AdamW without weight
+    decay, mean squared error) stops after ``patience`` epochs without improvement and the best
+    weights are kept. Deterministic on CPU for a given ``seed``; the global RNG is untouched.
 
     Parameters
     ----------
@@ -156,43 +166,34 @@ def train_lstm_autoencoder(
             f"validation slice ({n_val}) and the overlap gap ({window}); use a longer training "
             f"stretch, a shorter window or a smaller stride"
         )
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     train = torch.from_numpy(np.ascontiguousarray(windows[:n_train], dtype=np.float32))
     val = torch.from_numpy(np.ascontiguousarray(windows[n - n_val :], dtype=np.float32))
-    model = LSTMAutoencoder(n_features, hidden_size)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    with deterministic_training(seed):
+        model = LSTMAutoencoder(n_features, hidden_size)
     loss_fn = nn.MSELoss()
-    result = TrainingResult(model=model)
-    best_state = copy.deepcopy(model.state_dict())
-    best = np.inf
-    stale = 0
-    for epoch in range(epochs):
-        model.train()
+
+    def batches(generator: torch.Generator):
         order = torch.randperm(n_train, generator=generator)
-        total = 0.0
         for start in range(0, n_train, batch_size):
-            batch = train[order[start : start + batch_size]]
-            optimiser.zero_grad()
-            loss = loss_fn(model(batch), batch)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * batch.shape[0]
-        result.train_loss.append(total / n_train)
-        model.eval()
-        with torch.no_grad():
-            val_loss = float(loss_fn(model(val), val))
-        result.val_loss.append(val_loss)
-        if val_loss < best - 1e-6:
-            best, stale, result.best_epoch = val_loss, 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    model.load_state_dict(best_state)
-    model.eval()
-    return result
+            yield train[order[start : start + batch_size]]
+
+    history = fit_module(
+        model,
+        batches,
+        lambda module, batch: loss_fn(module(batch), batch),
+        max_epochs=epochs,
+        seed=seed,
+        lr=lr,
+        validation_loss=lambda module: float(loss_fn(module(val), val)),
+        patience=patience,
+        description="LSTM autoencoder",
+    )
+    return TrainingResult(
+        model=model,
+        train_loss=history.train_loss,
+        val_loss=history.val_loss,
+        best_epoch=history.best_epoch - 1,
+    )
 
 
 class LSTMAutoencoderDetector(BaseSeriesDetector):
@@ -204,6 +205,8 @@ class LSTMAutoencoderDetector(BaseSeriesDetector):
     the ``window - 1`` points after it). Several metrics are averaged (not maxed), because the
     model reconstructs them jointly. The first ``window - 1`` points of a stretch that does not
     follow the training data are scored with windows padded by repeating the first point.
+    Rows with a missing metric are left out (the windows join the rows around a gap) and score
+    NaN.
 
     The threshold, unless given, is the ``train_quantile`` quantile of the training
     reconstruction errors.
@@ -269,11 +272,11 @@ class LSTMAutoencoderDetector(BaseSeriesDetector):
     def _fit_values(self, values: np.ndarray, times: np.ndarray) -> None:
         if self.score_on not in ("last", "window"):
             raise ValueError(f"score_on must be 'last' or 'window', got {self.score_on!r}")
-        self.mean_ = values.mean(axis=0)
-        scale = values.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
-        z = (values - self.mean_) / self.scale_
-        windows = sliding_windows(z, self.window, self.stride)
+        present = ~np.isnan(values).any(axis=1)  # missing rows are left out of the windows
+        self.mean_ = values[present].mean(axis=0)
+        self.scale_ = floor_scale(values[present].std(axis=0), self.mean_)
+        z = (values[present] - self.mean_) / self.scale_
+        windows = series_windows(z, self.window, self.stride)
         self.training_ = train_lstm_autoencoder(
             windows,
             hidden_size=self.hidden_size,
@@ -287,16 +290,21 @@ class LSTMAutoencoderDetector(BaseSeriesDetector):
         self.model_ = self.training_.model
 
     def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
-        z = (values - self.mean_) / self.scale_
+        present = ~np.isnan(values).any(axis=1)
+        out = np.full(values.shape, np.nan)
+        if not present.any():
+            return out
+        z = (values[present] - self.mean_) / self.scale_
         padded = np.vstack([np.repeat(z[:1], self.window - 1, axis=0), z])
-        windows = torch.from_numpy(sliding_windows(padded, self.window))
+        windows = torch.from_numpy(series_windows(padded, self.window))
         errors = []
         with torch.no_grad():
             for start in range(0, windows.shape[0], 4096):
                 batch = windows[start : start + 4096]
                 sq = (self.model_(batch) - batch) ** 2
                 errors.append(sq[:, -1, :] if self.score_on == "last" else sq.mean(dim=1))
-        return torch.cat(errors).numpy().astype(np.float64)
+        out[present] = torch.cat(errors).numpy().astype(np.float64)
+        return out
 
     def _combine(self, per_feature: np.ndarray) -> np.ndarray:
-        return per_feature.mean(axis=1)
+        return per_feature.mean(axis=1)  # NaN where the row was missing

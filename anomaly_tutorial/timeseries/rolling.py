@@ -7,20 +7,30 @@ also looks ``h`` points into the future. That is what ``pandas.Series.rolling(ce
 does, and it is a common silent mistake: the scores look better in an offline evaluation and
 cannot be reproduced in production. :class:`CenteredRollingZScoreDetector` exists only to show
 the difference; it is named as the non-causal one on purpose.
+
+:class:`WindowedGaussianDetector` is the online baseline of the Numenta Anomaly Benchmark
+(Lavin and Ahmad, 2015): a normal distribution fitted to the past ``window`` points follows a
+drifting level, and the score is the (log) tail probability of the new point under it.
+
+Missing points (NaN) are skipped: the windows hold the last ``window`` rows and their statistics
+use the values present (at least ``min_periods``); a missing point scores NaN.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-from anomaly_tutorial.timeseries.base import BaseSeriesDetector
+from anomaly_tutorial.timeseries.base import BaseSeriesDetector, floor_scale
 
 __all__ = [
     "CenteredRollingZScoreDetector",
     "RollingZScoreDetector",
+    "WindowedGaussianDetector",
     "causal_rolling_stats",
     "centered_rolling_stats",
+    "gaussian_surprise",
 ]
 
 
@@ -85,9 +95,8 @@ def centered_rolling_stats(
     span = 2 * half + 1
     total = s.rolling(span, center=True, min_periods=1).sum().to_numpy() - s.to_numpy()
     sq = (s**2).rolling(span, center=True, min_periods=1).sum().to_numpy() - s.to_numpy() ** 2
-    count = (
-        pd.Series(np.ones_like(x)).rolling(span, center=True, min_periods=1).sum().to_numpy() - 1
-    )
+    present = (~np.isnan(x)).astype(np.float64)  # missing neighbours do not count
+    count = pd.Series(present).rolling(span, center=True, min_periods=1).sum().to_numpy() - present
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
         var = np.maximum(sq - count * mean**2, 0.0) / (count - 1)
@@ -127,16 +136,10 @@ class _RollingZScoreBase(BaseSeriesDetector):
             raise ValueError(
                 f"min_scale_fraction must be in (0, 1], got {self.min_scale_fraction!r}"
             )
-        self.mean_ = values.mean(axis=0)
-        self.scale_ = values.std(axis=0, ddof=1)
-        for j, s in enumerate(self.scale_):
-            if s <= 0:
-                raise ValueError(
-                    f"column '{self.feature_names_in_[j]}': the training values are constant; "
-                    f"a z-score is undefined"
-                )
+        self.mean_ = np.nanmean(values, axis=0)
+        self.scale_ = floor_scale(np.nanstd(values, axis=0, ddof=1), self.mean_)
 
-    def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    def _zscores(self, values: np.ndarray) -> np.ndarray:
         stats = centered_rolling_stats if self._centered else causal_rolling_stats
         out = np.empty_like(values)
         for j in range(values.shape[1]):
@@ -144,9 +147,12 @@ class _RollingZScoreBase(BaseSeriesDetector):
             # warm-up (too few neighbours): fall back to the training statistics
             mean = np.where(np.isnan(mean), self.mean_[j], mean)
             std = np.where(np.isnan(std), self.scale_[j], std)
-            std = np.maximum(std, self.min_scale_fraction * self.scale_[j])
+            std = floor_scale(np.maximum(std, self.min_scale_fraction * self.scale_[j]), mean)
             out[:, j] = np.abs(values[:, j] - mean) / std
         return out
+
+    def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return self._zscores(values)
 
 
 class RollingZScoreDetector(_RollingZScoreBase):
@@ -183,3 +189,65 @@ class CenteredRollingZScoreDetector(_RollingZScoreBase):
     """
 
     _centered = True
+
+
+def gaussian_surprise(z: np.ndarray) -> np.ndarray:
+    """``-log10`` of the two-sided normal tail probability ``P(|Z| >= |z|)``.
+
+    A monotone transform of the tail probability that does not saturate: ``1 - p`` rounds to
+    1.0 beyond ``|z| ~ 8.3``, so many points would tie at the top, while ``-log10 p`` keeps
+    ranking them (``z = 3`` gives 2.57, ``z = 10`` gives 23.2). NaN stays NaN.
+    """
+    z = np.abs(np.asarray(z, dtype=np.float64))
+    return -(norm.logsf(z) + np.log(2.0)) / np.log(10.0)
+
+
+class WindowedGaussianDetector(_RollingZScoreBase):
+    """NAB's windowed Gaussian: tail probability of each point under a normal fitted to the past.
+
+    The mean and standard deviation of the previous ``window`` points (causal, as in
+    :class:`RollingZScoreDetector`) define a normal distribution; the score of ``x[t]`` is the
+    surprise ``-log10 P(|Z| >= |z_t|)`` of its two-sided tail probability (see
+    :func:`gaussian_surprise`), so ``score > 4`` means a tail probability below 1e-4. The window
+    slides, so the baseline follows a drifting level: after a level change the new level becomes
+    normal within about ``window`` points, where a detector fitted once keeps alerting.
+
+    Following NAB's ``windowedGaussian`` detector (Lavin and Ahmad, 2015), the default window
+    holds 1,000 points (the value in NAB's detector, which NAB's authors tuned on NAB itself) and
+    is filled from the start of the stream: until it is full, all past points (at least
+    ``min_periods``) are used. NAB's detector scores the one-sided normal tail probability and
+    floors the std at 1e-6; this one scores both tails and floors the std as
+    :class:`RollingZScoreDetector` does.
+
+    Parameters
+    ----------
+    window : int, default 1000
+        Number of past points in the baseline.
+    min_periods : int or None, default 30
+        Minimum past points for a rolling estimate; before that, the training mean and std.
+    min_scale_fraction : float, default 0.1
+        Floor of the rolling std as a fraction of the training std.
+    threshold : float or None, default 4.0
+        On the surprise scale: 4 = tail probability 1e-4.
+    train_quantile : float, default 0.99
+    """
+
+    def __init__(
+        self,
+        window: int = 1000,
+        min_periods: int | None = 30,
+        min_scale_fraction: float = 0.1,
+        threshold: float | None = 4.0,
+        train_quantile: float = 0.99,
+    ) -> None:
+        super().__init__(window, min_periods, min_scale_fraction, threshold, train_quantile)
+
+    def _min_train_points(self) -> int:
+        _check_window(self.window, self.min_periods)
+        return max(int(self.min_periods or 2), 3)
+
+    def _min_train_reason(self) -> str:
+        return f"(min_periods={self.min_periods})"
+
+    def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return gaussian_surprise(self._zscores(values))

@@ -10,7 +10,8 @@ Relation to STL (Cleveland et al., 1990): STL splits a series into trend + seaso
 with loess smoothers whose windows are centred, so the decomposition at time ``t`` uses points
 after ``t``, and re-running it on a growing series changes past components. Anomaly scores from
 STL remainders are therefore not causal unless the seasonal part is frozen after training and
-the trend is estimated from the past only. The profile here is that frozen seasonal component;
+the trend is estimated from the past only; :class:`~anomaly_tutorial.timeseries.stl.STLDetector`
+does exactly that. The profile here is a frozen seasonal component learned per clock hour;
 :class:`~anomaly_tutorial.timeseries.control_charts.EWMADetector` and
 :class:`~anomaly_tutorial.timeseries.control_charts.CUSUMDetector` with ``season=...`` track the
 level of the de-seasonalised residuals causally.
@@ -23,13 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from anomaly_tutorial.timeseries.base import BaseSeriesDetector, robust_location_scale
+from anomaly_tutorial.stats import mad_scale
+from anomaly_tutorial.timeseries.base import (
+    BaseSeriesDetector,
+    floor_scale,
+    robust_location_scale,
+)
 
 __all__ = ["SEASONS", "SeasonalProfile", "SeasonalProfileDetector", "season_bucket"]
 
 SEASONS = {"hour_of_day": 24, "hour_of_week": 168}
 _HOUR_MS = 3_600_000
-_MAD_TO_SD = 1.4826
 
 
 def season_bucket(times_ms: np.ndarray, season: str) -> np.ndarray:
@@ -64,7 +69,8 @@ class SeasonalProfile:
     median : ndarray of shape (n_buckets, n_features)
         NaN for buckets with fewer than ``min_points`` training points.
     scale : ndarray of shape (n_buckets, n_features)
-    counts : ndarray of shape (n_buckets,)
+    counts : ndarray of shape (n_buckets, n_features)
+        Non-missing training points per bucket and metric.
     columns : list of str
     """
 
@@ -104,23 +110,23 @@ class SeasonalProfile:
         buckets = season_bucket(times, season)
         n_buckets = SEASONS[season]
         n_features = values.shape[1]
-        counts = np.bincount(buckets, minlength=n_buckets)
         frame = pd.DataFrame(values)
-        grouped_median = frame.groupby(buckets).median()
-        deviation = (frame - grouped_median.reindex(buckets).to_numpy()).abs()
-        grouped_mad = deviation.groupby(buckets).median()
+        grouped = frame.groupby(buckets)
+        counts = np.zeros((n_buckets, n_features), dtype=np.int64)
         median = np.full((n_buckets, n_features), np.nan)
         scale = np.full((n_buckets, n_features), np.nan)
-        known = grouped_median.index.to_numpy()
-        median[known] = grouped_median.to_numpy()
-        scale[known] = _MAD_TO_SD * grouped_mad.to_numpy()
+        observed = grouped.count()  # non-missing points per bucket and metric
+        known = observed.index.to_numpy()
+        counts[known] = observed.to_numpy()
+        median[known] = grouped.median().to_numpy()
+        scale[known] = grouped.agg(lambda v: mad_scale(v.to_numpy())).to_numpy()
         floors = np.array(
             [
                 min_scale_fraction * robust_location_scale(values[:, j], columns[j])[1]
                 for j in range(n_features)
             ]
         )
-        scale = np.maximum(scale, floors)
+        scale = floor_scale(np.maximum(np.nan_to_num(scale, nan=0.0), floors), median)
         sparse = counts < min_points
         median[sparse] = np.nan
         scale[sparse] = np.nan
@@ -143,15 +149,16 @@ class SeasonalProfile:
             If a time falls in a bucket the training data did not cover.
         """
         buckets = season_bucket(times, self.season)
-        unknown = np.isnan(self.median[buckets, 0])
+        unknown = np.isnan(self.median[buckets]).any(axis=1)
         if unknown.any():
             missing = np.unique(buckets[unknown])
-            known = int((~np.isnan(self.median[:, 0])).sum())
+            known = int((~np.isnan(self.median).any(axis=1)).sum())
+            hint = " or use season='hour_of_day'" if self.season == "hour_of_week" else ""
             raise ValueError(
                 f"{unknown.sum()} points fall in {self.season} buckets {missing[:5].tolist()}"
                 f"{'...' if missing.size > 5 else ''} that the training stretch did not cover "
                 f"(it covers {known} of {self.median.shape[0]} buckets); train on a longer "
-                f"stretch or use season='hour_of_day'"
+                f"stretch{hint}"
             )
         return self.median[buckets], self.scale[buckets]
 
@@ -160,8 +167,10 @@ class SeasonalProfileDetector(BaseSeriesDetector):
     """Robust z-score against the training profile of the same hour of the day or week.
 
     ``score[t] = |x[t] - median_b| / scale_b`` where ``b`` is the season bucket of ``t`` and
-    ``median_b``, ``scale_b`` (1.4826 x MAD, floored) come from the training points of bucket
-    ``b``. Causal: a look-up in a table frozen at fit time.
+    ``median_b``, ``scale_b`` (1.4826 x MAD, floored at ``min_scale_fraction`` of the metric's
+    overall robust spread and by :func:`~anomaly_tutorial.timeseries.base.floor_scale`) come
+    from the training points of bucket ``b``. Causal: a look-up in a table frozen at fit time.
+    Missing training points are ignored; a missing point scores NaN.
 
     Parameters
     ----------

@@ -2,7 +2,9 @@
 
 ``default_dataset().metrics`` is a long table (one row per service and minute). Detectors want
 one wide frame per service (one column per metric, indexed by time), and a time split shared by
-all services so that the test stretch is the same calendar period everywhere.
+all services so that the test stretch is the same calendar period everywhere: the book-wide
+:func:`anomaly_tutorial.data.book_split` (train = days 1-8, validation = days 9-10, test = days
+11-14 of the default dataset).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly_tutorial.data.metrics import METRIC_COLUMNS
+from anomaly_tutorial.data.splits import BookSplit, book_split
 from anomaly_tutorial.timeseries.base import BaseSeriesDetector
 from anomaly_tutorial.timeseries.evaluation import event_metrics
 
@@ -29,24 +32,24 @@ class ServiceSplit:
     Attributes
     ----------
     service : str
-    train, test : pandas.DataFrame
+    train, validation, test : pandas.DataFrame
         Metric columns indexed by a UTC DatetimeIndex named ``time``.
-    train_labels, test_labels : pandas.DataFrame
+    train_labels, validation_labels, test_labels : pandas.DataFrame
         ``is_anomaly`` (int 0/1), ``anomaly_type``, ``incident_id``, indexed like the values.
     """
 
     service: str
     train: pd.DataFrame
+    validation: pd.DataFrame
     test: pd.DataFrame
     train_labels: pd.DataFrame
+    validation_labels: pd.DataFrame
     test_labels: pd.DataFrame
 
-
-def _cut_time(metrics: pd.DataFrame, train_fraction: float) -> int:
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
-    start, end = int(metrics["time"].min()), int(metrics["time"].max())
-    return start + int(train_fraction * (end - start))
+    @property
+    def after_train(self) -> pd.DataFrame:
+        """Validation and test stretches together, in time order (what follows training)."""
+        return pd.concat([self.validation, self.test])
 
 
 def service_split(
@@ -54,9 +57,9 @@ def service_split(
     service: str,
     *,
     columns: Sequence[str] = METRIC_COLUMNS,
-    train_fraction: float = 0.7,
+    split: BookSplit | None = None,
 ) -> ServiceSplit:
-    """Wide frames of one service, split at ``train_fraction`` of the whole time span.
+    """Wide frames of one service, cut into the book's train / validation / test periods.
 
     Parameters
     ----------
@@ -66,8 +69,9 @@ def service_split(
     service : str
     columns : sequence of str
         Metric columns to keep.
-    train_fraction : float
-        Points up to this fraction of the overall time span (same cut for every service) train.
+    split : BookSplit or None
+        The periods; ``None`` is :func:`anomaly_tutorial.data.book_split` of the default dataset
+        (the same cut for every service).
 
     Returns
     -------
@@ -81,8 +85,9 @@ def service_split(
     if rows.empty:
         known = sorted(metrics["service"].dropna().unique().tolist())
         raise ValueError(f"service {service!r} not in metrics (services: {known})")
-    cut = _cut_time(metrics, train_fraction)
+    split = book_split() if split is None else split
     rows = rows.sort_values("time", kind="stable")
+    period = split.period_of(rows["time"].to_numpy())
     index = pd.DatetimeIndex(pd.to_datetime(rows["time"].to_numpy(), unit="ms", utc=True))
     index.name = "time"
     values = pd.DataFrame(
@@ -96,10 +101,21 @@ def service_split(
         },
         index=index,
     )
-    train = rows["time"].to_numpy() <= cut
-    if train.all() or not train.any():
-        raise ValueError(f"service {service!r}: the split at train_fraction leaves a part empty")
-    return ServiceSplit(service, values[train], values[~train], labels[train], labels[~train])
+    parts = {}
+    for name in ("train", "validation", "test"):
+        mask = period == name
+        if not mask.any():
+            raise ValueError(f"service {service!r}: the {name} period holds no point")
+        parts[name] = (values[mask], labels[mask])
+    return ServiceSplit(
+        service,
+        train=parts["train"][0],
+        validation=parts["validation"][0],
+        test=parts["test"][0],
+        train_labels=parts["train"][1],
+        validation_labels=parts["validation"][1],
+        test_labels=parts["test"][1],
+    )
 
 
 def evaluate_per_service(
@@ -107,10 +123,13 @@ def evaluate_per_service(
     metrics: pd.DataFrame,
     *,
     columns: Sequence[str] = METRIC_COLUMNS,
-    train_fraction: float = 0.7,
+    split: BookSplit | None = None,
     services: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Fit one detector per service on its training stretch and score the test stretch.
+    """Fit one detector per service on its training stretch and evaluate it on the test stretch.
+
+    The detector scores validation and test together (so that windowed detectors carry their
+    history across the cut); only the test stretch is evaluated.
 
     Parameters
     ----------
@@ -118,7 +137,7 @@ def evaluate_per_service(
         Returns a fresh, unfitted detector.
     metrics : pandas.DataFrame
         ``default_dataset().metrics``.
-    columns, train_fraction
+    columns, split
         See :func:`service_split`.
     services : sequence of str or None
         Services to evaluate (default: all, sorted).
@@ -132,14 +151,16 @@ def evaluate_per_service(
     names = sorted(metrics["service"].dropna().unique()) if services is None else list(services)
     rows = {}
     for name in names:
-        split = service_split(metrics, name, columns=columns, train_fraction=train_fraction)
-        detector = make_detector().fit(split.train)
-        alerts = pd.Series(detector.predict(split.test) == 1, index=split.test.index)
-        span_ms = float(np.ptp(split.test.index.as_unit("ms").asi8)) + 60_000.0
+        parts = service_split(metrics, name, columns=columns, split=split)
+        detector = make_detector().fit(parts.train)
+        flags = detector.predict(parts.after_train)[len(parts.validation) :] == 1
+        alerts = pd.Series(flags, index=parts.test.index)
+        step_ms = float(np.median(np.diff(parts.test.index.as_unit("ms").asi8)))
+        span_ms = float(np.ptp(parts.test.index.as_unit("ms").asi8)) + step_ms
         rows[name] = {
-            "n_test_points": len(split.test),
+            "n_test_points": len(parts.test),
             "test_days": span_ms / 86_400_000.0,
-            **event_metrics(alerts, split.test_labels),
+            **event_metrics(alerts, parts.test_labels),
         }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "service"

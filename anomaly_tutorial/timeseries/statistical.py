@@ -1,14 +1,20 @@
 """Point-wise statistical detectors: global z-score, robust z-score, IQR fences.
 
 Each point is compared with statistics of the whole training stretch, ignoring time order:
-no look-ahead is possible, but also no adaptation to daily cycles or slow drifts.
+no look-ahead is possible, but also no adaptation to daily cycles or slow drifts. Missing
+training points are ignored, and a flat training stretch does not raise: every spread is floored
+by :func:`~anomaly_tutorial.timeseries.base.floor_scale`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from anomaly_tutorial.timeseries.base import BaseSeriesDetector, robust_location_scale
+from anomaly_tutorial.timeseries.base import (
+    BaseSeriesDetector,
+    floor_scale,
+    robust_location_scale,
+)
 
 __all__ = ["GlobalZScoreDetector", "IQRDetector", "RobustZScoreDetector"]
 
@@ -16,7 +22,8 @@ __all__ = ["GlobalZScoreDetector", "IQRDetector", "RobustZScoreDetector"]
 class GlobalZScoreDetector(BaseSeriesDetector):
     """Absolute z-score against the training mean and standard deviation.
 
-    ``score = |x - mean_train| / std_train`` per metric.
+    ``score = |x - mean_train| / std_train`` per metric, with ``std_train`` floored by
+    :func:`~anomaly_tutorial.timeseries.base.floor_scale` (a flat training stretch works).
 
     Parameters
     ----------
@@ -30,14 +37,8 @@ class GlobalZScoreDetector(BaseSeriesDetector):
         self.train_quantile = train_quantile
 
     def _fit_values(self, values: np.ndarray, times: np.ndarray) -> None:
-        self.mean_ = values.mean(axis=0)
-        self.scale_ = values.std(axis=0, ddof=1)
-        for j, s in enumerate(self.scale_):
-            if s <= 0:
-                raise ValueError(
-                    f"column '{self.feature_names_in_[j]}': the training values are constant; "
-                    f"a z-score is undefined"
-                )
+        self.mean_ = np.nanmean(values, axis=0)
+        self.scale_ = floor_scale(np.nanstd(values, axis=0, ddof=1), self.mean_)
 
     def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
         return np.abs(values - self.mean_) / self.scale_
@@ -75,7 +76,9 @@ class IQRDetector(BaseSeriesDetector):
     """Tukey's fences: distance outside the training quartiles, in units of the IQR.
 
     ``score = max(q1 - x, x - q3) / IQR``; it is negative inside the box, and
-    ``score > 1.5`` is exactly "outside Tukey's fences".
+    ``score > 1.5`` is exactly "outside Tukey's fences". When at least half of the training
+    values are equal the IQR is 0; it is then floored by
+    :func:`~anomaly_tutorial.timeseries.base.floor_scale`.
 
     Parameters
     ----------
@@ -89,16 +92,9 @@ class IQRDetector(BaseSeriesDetector):
         self.train_quantile = train_quantile
 
     def _fit_values(self, values: np.ndarray, times: np.ndarray) -> None:
-        self.q1_ = np.quantile(values, 0.25, axis=0)
-        self.q3_ = np.quantile(values, 0.75, axis=0)
-        self.iqr_ = self.q3_ - self.q1_
-        for j, iqr in enumerate(self.iqr_):
-            if iqr <= 0:
-                raise ValueError(
-                    f"column '{self.feature_names_in_[j]}': the training interquartile range is "
-                    f"0 (at least half of the values equal {self.q1_[j]:g}); IQR fences are "
-                    f"undefined, use RobustZScoreDetector instead"
-                )
+        self.q1_ = np.nanquantile(values, 0.25, axis=0)
+        self.q3_ = np.nanquantile(values, 0.75, axis=0)
+        self.iqr_ = floor_scale(self.q3_ - self.q1_, np.nanmedian(values, axis=0))
 
     def _score_values(self, values: np.ndarray, times: np.ndarray) -> np.ndarray:
         return np.maximum(self.q1_ - values, values - self.q3_) / self.iqr_

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from anomaly_tutorial.stats import mad_scale
 from anomaly_tutorial.timeseries._input import as_series_frame
 
 __all__ = [
@@ -84,7 +85,7 @@ def make_seasonal_series(
 def _noise_scale(values: np.ndarray) -> float:
     """Robust noise level from first differences (insensitive to the smooth seasonal part)."""
     diffs = np.diff(values)
-    scale = 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / np.sqrt(2.0)
+    scale = float(mad_scale(diffs)) / np.sqrt(2.0)
     return scale if scale > 0 else float(np.std(values)) or 1.0
 
 
