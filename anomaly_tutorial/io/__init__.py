@@ -10,7 +10,7 @@ columns live under ``unmapped.ground_truth`` in JSONL and as plain columns in pa
 :func:`labels_from_unmapped`.
 """
 
-from anomaly_tutorial.io.errors import BadRecord, OCSFValidationError
+from anomaly_tutorial.io.errors import BadRecord, OCSFFileError, OCSFValidationError
 from anomaly_tutorial.io.frame import (
     LABEL_PREFIX,
     events_to_frame,
@@ -25,6 +25,7 @@ __all__ = [
     "LABEL_PREFIX",
     "BadRecord",
     "LoadResult",
+    "OCSFFileError",
     "OCSFValidationError",
     "events_to_frame",
     "labels_from_unmapped",
