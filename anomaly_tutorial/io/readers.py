@@ -118,13 +118,22 @@ def _not_json(number: int, line: bytes, error: ValidationError) -> BadRecord | d
     except json.JSONDecodeError as exc:
         return BadRecord(number, None, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
     except RecursionError:
-        detail = error.errors(include_url=False)[0]["msg"].removeprefix("Invalid JSON: ")
-        return BadRecord(number, None, f"not valid JSON: nested too deeply ({detail})", text)
+        return BadRecord(number, None, f"not valid JSON: nested too deeply ({_detail(error)})", text)
+    except ValueError:  # e.g. an integer of more than 4300 digits
+        return BadRecord(number, None, f"not valid JSON: {_detail(error)}", text)
     if not isinstance(value, dict):
         kind = "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
         return BadRecord(number, None, f"not a JSON object but a JSON {kind}", text)
     _, valid, invalid = validate_numbered([value], [number], [value], flatten=True)
     return invalid[0] if invalid else valid[0]
+
+
+def _detail(error: ValidationError) -> str:
+    """Pydantic's own description of a JSON syntax error, without its prefix."""
+    for item in error.errors(include_url=False):
+        if item["type"] == "json_invalid":
+            return str(item["msg"]).removeprefix("Invalid JSON: ")[:200]
+    return "unreadable JSON"  # pragma: no cover - only called for json_invalid errors
 
 
 def _check_line(number: int, line: bytes) -> BadRecord | dict[str, Any]:

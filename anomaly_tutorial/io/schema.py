@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from anomaly_tutorial import ocsf
+from anomaly_tutorial.io.errors import quote
 
 #: Error ``type`` of the checks written in this module; ``ctx["problem"]`` is the whole
 #: problem and ``ctx["field"]``, when present, the field below the error's location.
@@ -62,7 +63,7 @@ def _is_ip(value: str) -> bool:
 
 def _check_ip(value: str) -> str:
     if not _is_ip(value):
-        raise _problem(f"{value!r} is not a valid IP address")
+        raise _problem(f"{quote(value)} is not a valid IP address")
     return value
 
 
@@ -92,9 +93,7 @@ def time_unit_problem(value: float) -> str | None:
 
 def _number(value: float) -> str:
     """A number for a message, short even when it has thousands of digits."""
-    if isinstance(value, int) and abs(value) >= 10**30:
-        return f"an integer of {len(str(abs(value)))} digits"
-    return repr(value)
+    return quote(value)
 
 
 def _check_time(value: int) -> int:
