@@ -72,9 +72,10 @@ def test_round_trip_gives_identical_outputs(tmp_path, fitted) -> None:
     assert loaded.best_epoch == encoder.best_epoch
     for name, tensor in encoder.objective.state_dict().items():
         assert torch.equal(loaded.objective.state_dict()[name], tensor), name
-    # saving again over an existing folder replaces it
-    encoder.save(path)
-    assert np.array_equal(TrainedEncoder.load(path).embed(new), encoder.embed(new))
+    # saving again over an existing folder replaces it, leaving no temporary folder behind
+    save_encoder(encoder, path)
+    assert np.array_equal(load_encoder(path).embed(new), encoder.embed(new))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["enc"]
 
 
 def test_embed_frame_matches_embed_of_the_split(fitted) -> None:

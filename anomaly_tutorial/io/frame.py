@@ -130,6 +130,7 @@ def frame_from_flat(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
     return apply_flat_dtypes(frame.reset_index(drop=True))
 
+
 #: Dtype of each label column in a flat frame read back from JSONL, as in the generator's
 #: frame, except that ``is_anomaly`` is the nullable ``boolean`` only when some values are
 #: missing (``bool`` otherwise) and ``incident_id`` becomes ``Int64`` when every value in the

@@ -118,7 +118,9 @@ def _not_json(number: int, line: bytes, error: ValidationError) -> BadRecord | d
     except json.JSONDecodeError as exc:
         return BadRecord(number, None, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
     except RecursionError:
-        return BadRecord(number, None, f"not valid JSON: nested too deeply ({_detail(error)})", text)
+        return BadRecord(
+            number, None, f"not valid JSON: nested too deeply ({_detail(error)})", text
+        )
     except ValueError:  # e.g. an integer of more than 4300 digits
         return BadRecord(number, None, f"not valid JSON: {_detail(error)}", text)
     if not isinstance(value, dict):

@@ -259,6 +259,7 @@ _COMMON: dict[str, Any] = {
     "api": NotRequired[AnyAPI | None],
 }
 
+
 def _event_schema(name: str, class_uid: int, fields: dict[str, Any], doc: str) -> Any:
     """Build the TypedDict of one class: its literal ids, the common fields, then ``fields``."""
     annotations: dict[str, Any] = {
