@@ -32,7 +32,6 @@ builders); ``training`` does not import it, so there is no import cycle.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
