@@ -10,7 +10,12 @@ columns live under ``unmapped.ground_truth`` in JSONL and as plain columns in pa
 :func:`labels_from_unmapped`.
 """
 
-from anomaly_tutorial.io.errors import BadRecord, OCSFFileError, OCSFValidationError
+from anomaly_tutorial.io.errors import (
+    BadRecord,
+    OCSFFileError,
+    OCSFValidationError,
+    quarantine_table,
+)
 from anomaly_tutorial.io.frame import (
     LABEL_PREFIX,
     events_to_frame,
@@ -30,6 +35,7 @@ __all__ = [
     "events_to_frame",
     "labels_from_unmapped",
     "labels_to_unmapped",
+    "quarantine_table",
     "read_ocsf_jsonl",
     "read_ocsf_parquet",
     "validate_events",

@@ -123,3 +123,31 @@ class OCSFFileError(ValueError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = str(path)
         super().__init__(f"{self.path}: {problem}")
+
+
+def quarantine_table(bad_records: Sequence[BadRecord], width: int = 90) -> Any:
+    """The quarantined records as a small table: record number, field, problem.
+
+    Parameters
+    ----------
+    bad_records
+        For example ``LoadResult.quarantined``.
+    width
+        Longest problem text shown; longer ones are cut (the full text stays in the records).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``record``, ``field`` (``-`` for a record broken as a whole) and ``problem``.
+    """
+    import pandas as pd
+
+    rows = [
+        {
+            "record": bad.record_number,
+            "field": bad.field if bad.field is not None else "-",
+            "problem": _cut(bad.problem, width),
+        }
+        for bad in bad_records
+    ]
+    return pd.DataFrame(rows, columns=["record", "field", "problem"])

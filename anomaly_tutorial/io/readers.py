@@ -116,7 +116,8 @@ def _not_json(number: int, line: bytes, error: ValidationError) -> BadRecord | d
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return BadRecord(number, None, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
+        message = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
+        return BadRecord(number, None, f"not valid JSON: {message} at column {exc.colno}", text)
     except RecursionError:
         return BadRecord(
             number, None, f"not valid JSON: nested too deeply ({_detail(error)})", text
