@@ -24,7 +24,16 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Tag,
+    TypeAdapter,
+    with_config,
+)
+from pydantic import Field as Field
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
@@ -103,14 +112,26 @@ def _check_time(value: int) -> int:
     return value
 
 
+def _require_int(value: Any) -> Any:
+    """Pydantic's ``Literal`` accepts ``True`` for ``1`` and ``3.0`` for ``3`` even when strict."""
+    if type(value) is not int:
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+def _int_literal(values: Any) -> Any:
+    """``Literal[values]`` that takes only integers (no booleans, no floats)."""
+    return Annotated[Literal[tuple(values)], BeforeValidator(_require_int)]
+
+
 IPAddress = Annotated[str, AfterValidator(_check_ip)]
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 Port = Annotated[int, Field(ge=0, le=65535)]
 Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 EpochMillis = Annotated[int, AfterValidator(_check_time)]
 NonNegativeNumber = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-SeverityId = Literal[tuple(ocsf.SEVERITY_NAMES)]  # type: ignore[valid-type]
-StatusId = Literal[tuple(ocsf.STATUS_NAMES)]  # type: ignore[valid-type]
+SeverityId = _int_literal(ocsf.SEVERITY_NAMES)
+StatusId = _int_literal(ocsf.STATUS_NAMES)
 HTTPStatusCode = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -263,9 +284,9 @@ _COMMON: dict[str, Any] = {
 def _event_schema(name: str, class_uid: int, fields: dict[str, Any], doc: str) -> Any:
     """Build the TypedDict of one class: its literal ids, the common fields, then ``fields``."""
     annotations: dict[str, Any] = {
-        "class_uid": Literal[class_uid],
-        "category_uid": Literal[ocsf.CATEGORY_OF_CLASS[class_uid]],
-        "activity_id": Literal[tuple(ocsf.ACTIVITY_NAMES[class_uid])],
+        "class_uid": _int_literal([class_uid]),
+        "category_uid": _int_literal([ocsf.CATEGORY_OF_CLASS[class_uid]]),
+        "activity_id": _int_literal(ocsf.ACTIVITY_NAMES[class_uid]),
         **_COMMON,
         **fields,
     }
@@ -333,12 +354,27 @@ EVENT_SCHEMAS: dict[int, Any] = {
     ocsf.API_ACTIVITY: APIActivityEvent,
 }
 
+
+def _class_tag(event: Any) -> str | None:
+    """The union tag of an event: its ``class_uid`` if that is an integer.
+
+    ``None`` (no ``class_uid``) and ``"not-an-integer"`` (``True``, ``"4002"``, ``4002.0``)
+    match no class, so such events fail as an unsupported class instead of being coerced.
+    """
+    if not isinstance(event, dict):
+        return None
+    if "class_uid" not in event:
+        return None
+    uid = event["class_uid"]
+    return str(uid) if type(uid) is int else "not-an-integer"
+
+
 OCSFEvent = Annotated[
-    Annotated[AuthenticationEvent, AfterValidator(_check_authentication)]
-    | Annotated[NetworkActivityEvent, AfterValidator(_check_type_uid)]
-    | Annotated[HTTPActivityEvent, AfterValidator(_check_type_uid)]
-    | Annotated[APIActivityEvent, AfterValidator(_check_type_uid)],
-    Field(discriminator="class_uid"),
+    Annotated[AuthenticationEvent, AfterValidator(_check_authentication), Tag("3002")]
+    | Annotated[NetworkActivityEvent, AfterValidator(_check_type_uid), Tag("4001")]
+    | Annotated[HTTPActivityEvent, AfterValidator(_check_type_uid), Tag("4002")]
+    | Annotated[APIActivityEvent, AfterValidator(_check_type_uid), Tag("6003")],
+    Discriminator(_class_tag),
 ]
 
 #: Validates a list of events in one call and returns them as dicts; errors carry
