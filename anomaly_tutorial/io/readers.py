@@ -205,7 +205,10 @@ def read_ocsf_jsonl(
 ) -> LoadResult:
     """Read and validate OCSF events from a JSON Lines file (one JSON object per line).
 
-    Gzip-compressed files (``.jsonl.gz``) are recognised by their content and read too.
+    Gzip-compressed files (``.jsonl.gz``) are recognised by their content and read too; a
+    UTF-8 byte-order mark at the start of the file is skipped. Each line is parsed on its
+    own and must hold exactly one JSON object: an event split over two lines, or two events
+    on one line, are bad records, never merged or split.
     Blank lines (empty or only whitespace) are skipped and are not records, but they still
     count as lines, so the ``record_number`` of a bad record is always its line number in the
     file and ``n_records`` is the number of non-blank lines.
@@ -247,7 +250,8 @@ def read_ocsf_jsonl(
     _check_choice("on_error", on_error, ("raise", "quarantine"))
     _check_choice("labels", labels, ("unmapped", "columns"))
     path = Path(path)
-    lines = [(n, line) for n, line in enumerate(_read_bytes(path).splitlines(), 1) if line.strip()]
+    data = _read_bytes(path).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    lines = [(n, line) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
     rows: list[dict[str, Any]] = []
     bad: list[BadRecord] = []
     with paused_gc():
@@ -357,9 +361,15 @@ def read_ocsf_parquet(path: str | Path, *, on_error: OnError = "raise") -> LoadR
         ) from exc
     table = _flat_table(table, path)
     try:
-        frame = table.to_pandas()
         rows = table.to_pylist()
-    except (pa.ArrowException, ValueError, OverflowError) as exc:
+        try:
+            frame = table.to_pandas()
+        except (TypeError, ValueError):
+            # the pandas dtypes stored in the file do not fit its columns (a bool column where
+            # the metadata says Int64): build the frame from the arrow types alone; the rows
+            # are validated one by one below either way
+            frame = table.to_pandas(ignore_metadata=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
         raise OCSFFileError(path, f"has values pandas cannot hold: {exc}") from exc
     events: list[Any] = []
     numbers: list[int] = []
@@ -379,4 +389,8 @@ def read_ocsf_parquet(path: str | Path, *, on_error: OnError = "raise") -> LoadR
     )
     bad = sorted(bad + invalid, key=lambda record: record.record_number)
     kept = frame.iloc[np.asarray([ok[p] for p in positions], dtype=np.int64)]
-    return _finish(apply_flat_dtypes(kept.reset_index(drop=True)), bad, len(rows), on_error, path)
+    try:
+        events_frame = apply_flat_dtypes(kept.reset_index(drop=True))
+    except ValueError as exc:  # pragma: no cover - validated rows always fit; a safety net
+        raise OCSFFileError(path, str(exc)) from exc
+    return _finish(events_frame, bad, len(rows), on_error, path)
