@@ -69,7 +69,10 @@ def locate_bad_cell(X: Any) -> str | None:
     cell, into ones a user can act on. Slow (a Python loop), so only called after an error.
     """
     if hasattr(X, "iloc"):  # a DataFrame
-        values = X.to_numpy(dtype=object)
+        try:
+            values = X.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            values = X.to_numpy(dtype=object)
     elif isinstance(X, np.ndarray):
         values = X
     elif isinstance(X, Sequence) and not isinstance(X, (str, bytes)):
@@ -103,7 +106,8 @@ def locate_bad_cell(X: Any) -> str | None:
                 except (TypeError, ValueError):
                     return f"row {i}, {_column_name(X, j)}: {_cell(cell)} is not a number"
                 if not np.isfinite(number):
-                    return f"row {i}, {_column_name(X, j)}: {_cell(cell)} is not finite"
+                    kind = "NaN" if number != number else "infinite"
+                    return f"row {i}, {_column_name(X, j)} is {kind}; detectors need finite numbers"
         return None
     if values.dtype.kind in "fc":
         bad = np.argwhere(~np.isfinite(values))
