@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -472,7 +472,7 @@ def test_jsonl_file_error_names_the_file(tmp_path: Path, name: str) -> None:
 def test_error_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_ocsf_jsonl(tmp_path / "absent.jsonl")
-    with pytest.raises(FileNotFoundError, match="absent.parquet"):
+    with pytest.raises(FileNotFoundError, match=r"absent\.parquet"):
         read_ocsf_parquet(tmp_path / "absent.parquet")
 
 
