@@ -40,7 +40,13 @@ Input: a flat DataFrame (the generator's frame), one event dict, or a list of di
 nested OCSF or flat. The columns in :data:`REQUIRED_COLUMNS` must be present and complete;
 every other column is optional, and an absent column counts as missing for every event.
 Extra columns are ignored, and the input is never modified. Label columns
-(:data:`anomaly_tutorial.ocsf.LABEL_COLUMNS`) are never read.
+(:data:`anomaly_tutorial.ocsf.LABEL_COLUMNS`) are never read. ``time`` must be epoch
+milliseconds (values that look like seconds or nanoseconds are refused, with a message that
+says which unit was expected) and numeric columns finite numbers.
+
+Saving: :func:`save_featurizer` / :func:`load_featurizer` (also ``OCSFFeaturizer.save`` /
+``.load``) write and read the JSON format of :mod:`anomaly_tutorial.features.persistence`,
+validated on load.
 """
 
 from __future__ import annotations
@@ -68,7 +74,14 @@ from .encoders import (
 )
 from .hashing import stable_hash
 from .ip_features import ip_features, ip_is_internal
-from .persistence import FeaturizerFile, SavedFileError, read_featurizer_file, write_featurizer_file
+from .persistence import (
+    FORMAT,
+    VERSION,
+    FeaturizerFile,
+    SavedFileError,
+    read_featurizer_file,
+    write_featurizer_file,
+)
 from .time_features import TIME_FEATURE_NAMES, time_features
 from .windows import DEFAULT_WINDOWS, WindowSpec, compute_windows, window_input_columns
 
@@ -610,8 +623,8 @@ def featurizer_file(fz: OCSFFeaturizer) -> FeaturizerFile:
     if not hasattr(fz, "scaler_"):
         raise ValueError("only a fitted OCSFFeaturizer can be saved; call fit first")
     data = {
-        "format": "anomaly_tutorial.features.OCSFFeaturizer",
-        "version": 1,
+        "format": FORMAT,
+        "version": VERSION,
         "params": {
             "min_frequency": int(fz.min_frequency),
             "max_categories": None if fz.max_categories is None else int(fz.max_categories),
