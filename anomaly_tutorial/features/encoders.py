@@ -107,7 +107,7 @@ def numeric_column(series: pd.Series, column: str, *, allow_bool: bool = True) -
     if infinite.size:
         raise ValueError(
             f"column {column!r}: {infinite.size} values are not finite numbers, e.g. "
-            f"{values[infinite[0]]!r} (rows {_rows_text(infinite)})"
+            f"{float(values[infinite[0]])!r} (rows {_rows_text(infinite)})"
         )
     return values
 

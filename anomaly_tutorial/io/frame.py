@@ -43,8 +43,8 @@ class LeafProblem(ValueError):
         super().__init__(f"field {field!r}: {problem}")
 
 
-def _leaf_problem(value: Any) -> str | None:
-    """Why a JSON leaf cannot go into the flat frame, or ``None``."""
+def leaf_problem(value: Any) -> str | None:
+    """Why a JSON leaf cannot go into the flat frame, or ``None`` (see :func:`flatten_checked`)."""
     kind = type(value)
     if kind is str:
         if not value.isascii():
@@ -65,7 +65,7 @@ def _leaf_problem(value: Any) -> str | None:
     elif kind is list:
         for item in value:
             if type(item) in (str, float, int):
-                problem = _leaf_problem(item)
+                problem = leaf_problem(item)
                 if problem is not None:
                     return f"an element {problem}"
     return None
@@ -97,7 +97,7 @@ def flatten_checked(event: Mapping[str, Any]) -> dict[str, Any]:
                     walk(path, value, depth + 1)
                     continue
             elif kind is not bool and kind is not type(None):
-                problem = _leaf_problem(value)
+                problem = leaf_problem(value)
                 if problem is not None:
                     raise LeafProblem(path, problem)
             flat[path] = value

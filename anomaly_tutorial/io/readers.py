@@ -33,6 +33,7 @@ from anomaly_tutorial.io.frame import (
     flatten_checked,
     frame_from_flat,
     labels_from_unmapped,
+    leaf_problem,
     paused_gc,
     unflatten_row,
 )
@@ -314,6 +315,37 @@ def _flat_table(table: pa.Table, path: Path) -> pa.Table:
     return table
 
 
+def _column_problems(table: pa.Table) -> dict[int, tuple[str, str]]:
+    """The value checks of :func:`flatten_checked`, done column by column with arrow.
+
+    Parquet strings are UTF-8 and integer columns other than ``uint64`` fit in int64 by their
+    type, so only infinite floats, ``uint64`` values beyond int64 and the elements of list
+    columns need a look. Returns ``{row position: (column, problem)}``, the first problem of
+    each row.
+    """
+    found: dict[int, tuple[str, str]] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_floating(kind):
+            mask = pc.fill_null(pc.is_inf(column), False)
+        elif pa.types.is_uint64(kind):
+            mask = pc.fill_null(pc.greater(column, pa.scalar(2**63 - 1, pa.uint64())), False)
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            for row, value in enumerate(column.to_pylist()):
+                if value is not None and row not in found:
+                    problem = leaf_problem(value)
+                    if problem is not None:
+                        found[row] = (name, problem)
+            continue
+        else:
+            continue
+        rows = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+        for row in rows.tolist():
+            if row not in found:
+                found[row] = (name, leaf_problem(column[row].as_py()) or "invalid value")
+    return found
+
+
 def read_ocsf_parquet(path: str | Path, *, on_error: OnError = "raise") -> LoadResult:
     """Read and validate OCSF events from a parquet file, flat or nested.
 
@@ -375,17 +407,26 @@ def read_ocsf_parquet(path: str | Path, *, on_error: OnError = "raise") -> LoadR
     numbers: list[int] = []
     bad: list[BadRecord] = []
     paths: dict[str, list[str]] = {}
+    value_problems = _column_problems(table)
     with paused_gc():
         for number, row in enumerate(rows, start=1):
+            numbers.append(number)
+            if number - 1 in value_problems:
+                column, problem = value_problems[number - 1]
+                bad.append(BadRecord(number, column, problem, row))
+                events.append(None)
+                continue
             try:
                 events.append(unflatten_row(row, paths))
             except ValueError as exc:
                 bad.append(BadRecord(number, None, str(exc), row))
                 events.append(None)
-            numbers.append(number)
     ok = [i for i, event in enumerate(events) if event is not None]
     positions, _, invalid = validate_numbered(
-        [events[i] for i in ok], [numbers[i] for i in ok], [rows[i] for i in ok]
+        [events[i] for i in ok],
+        [numbers[i] for i in ok],
+        [rows[i] for i in ok],
+        check_values=False,  # done above, column by column
     )
     bad = sorted(bad + invalid, key=lambda record: record.record_number)
     kept = frame.iloc[np.asarray([ok[p] for p in positions], dtype=np.int64)]

@@ -120,6 +120,7 @@ def validate_numbered(
     raws: Sequence[str | dict[str, Any]] | None = None,
     *,
     flatten: bool = False,
+    check_values: bool = True,
 ) -> tuple[list[int], list[dict[str, Any]], list[BadRecord]]:
     """Validate events that carry their own record numbers.
 
@@ -137,6 +138,10 @@ def validate_numbered(
         What to keep as :attr:`BadRecord.raw` for each event; defaults to the event itself.
     flatten
         Return the valid events flattened (as rows of the flat frame) instead of nested.
+    check_values
+        Run the value checks of :func:`~anomaly_tutorial.io.frame.flatten_checked`; ``False``
+        only for callers that have checked every value already (the parquet reader checks
+        whole columns at once).
 
     Returns
     -------
@@ -170,15 +175,19 @@ def validate_numbered(
             valid = EVENTS_ADAPTER.validate_python([candidates[j] for j in good])
     positions: list[int] = []
     checked: list[dict[str, Any]] = []
-    with paused_gc():
-        for j, event in zip(good, valid, strict=True):
-            try:
-                flat = flatten_checked(event)
-            except LeafProblem as exc:
-                problems[candidate_pos[j]] = [(exc.field, exc.problem)]
-                continue
-            positions.append(candidate_pos[j])
-            checked.append(flat if flatten else event)
+    if check_values or flatten:
+        with paused_gc():
+            for j, event in zip(good, valid, strict=True):
+                try:
+                    flat = flatten_checked(event)
+                except LeafProblem as exc:
+                    problems[candidate_pos[j]] = [(exc.field, exc.problem)]
+                    continue
+                positions.append(candidate_pos[j])
+                checked.append(flat if flatten else event)
+    else:
+        positions = [candidate_pos[j] for j in good]
+        checked = list(valid)
 
     bad: list[BadRecord] = []
     for pos in sorted(problems):
