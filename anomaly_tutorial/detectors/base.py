@@ -50,8 +50,9 @@ MAX_ABS_VALUE = 1e100
 
 
 def _cell(value: Any) -> str:
+    """``repr`` of a cell for a message, cut to 60 characters (the detectors do not import io)."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters)"
 
 
 def _column_name(X: Any, j: int) -> str:

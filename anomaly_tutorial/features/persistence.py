@@ -25,10 +25,11 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..io.errors import quote
 from .windows import AGGREGATES
 
 __all__ = [
@@ -73,11 +74,6 @@ class SavedFileError(ValueError):
         super().__init__(f"{self.path}: {shown}")
 
 
-def _quote(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters)"
-
-
 def describe_validation_error(error: ValidationError) -> list[tuple[str | None, str]]:
     """Turn pydantic's errors into ``(dotted key, "expected ..., found ...")`` pairs."""
     problems: list[tuple[str | None, str]] = []
@@ -91,11 +87,11 @@ def describe_validation_error(error: ValidationError) -> list[tuple[str | None, 
         elif kind == "missing":
             problems.append((key, "required key is missing"))
         elif kind == "extra_forbidden":
-            problems.append((key, f"unexpected key (found {_quote(item['input'])})"))
+            problems.append((key, f"unexpected key (found {quote(item['input'])})"))
         else:
             expected = message.removeprefix("Input should be ").removeprefix("Value error, ")
             found = item.get("input")
-            problems.append((key, f"expected {expected}, found {_quote(found)}"))
+            problems.append((key, f"expected {expected}, found {quote(found)}"))
     return problems
 
 
