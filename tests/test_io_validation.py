@@ -96,7 +96,7 @@ def test_raise_lists_bad_records(crafted: Path) -> None:
     assert isinstance(error, ValueError)
     assert [b.record_number for b in error.bad_records] == [n for n, _, _ in EXPECTED]
     message = str(error)
-    assert message.startswith("8 bad OCSF records of 10:")
+    assert message.startswith(f"8 bad OCSF records of 10 in {crafted}:")
     assert "record 2, field 'src_endpoint.ip': '10.0.0.300' is not a valid IP address" in message
     assert "record 7: not valid JSON" in message
 
@@ -134,7 +134,7 @@ def test_bad_record_str_and_frozen() -> None:
         (
             make_event(0, time=T0 + 0.5),
             "time",
-            f"{T0 + 0.5} is not an integer (it has a fractional part)",
+            f"expected an integer, found {T0 + 0.5} (a number)",
         ),
         (make_event(0, duration=-1.0), "duration", "-1.0 must be >= 0"),
         (make_event(0, http_response={"code": 700}), "http_response.code", "700 must be <= 599"),
@@ -165,8 +165,16 @@ def test_bad_record_str_and_frozen() -> None:
             "api.operation",
             "required field is missing",
         ),
-        (make_event(0, ocsf.AUTHENTICATION, is_mfa="maybe"), "is_mfa", "'maybe' is not a boolean"),
-        (make_event(0, metadata={"uid": 5, "version": "1.3.0"}), "metadata.uid", "5 is not a str"),
+        (
+            make_event(0, ocsf.AUTHENTICATION, is_mfa="maybe"),
+            "is_mfa",
+            "expected a boolean (true or false), found 'maybe' (a string)",
+        ),
+        (
+            make_event(0, metadata={"uid": 5, "version": "1.3.0"}),
+            "metadata.uid",
+            "expected a string, found 5 (an integer)",
+        ),
     ],
 )
 def test_single_problem_reports(event: dict[str, Any], field: str, problem: str) -> None:
@@ -226,7 +234,7 @@ CORRUPTIONS = [
     (ocsf.NETWORK_ACTIVITY, "src_endpoint.ip", "1.2.3", "'1.2.3' is not a valid IP address"),
     (ocsf.NETWORK_ACTIVITY, "traffic.bytes_in", -1, "-1 must be >= 0"),
     (ocsf.HTTP_ACTIVITY, "http_response.code", 42, "42 must be >= 100"),
-    (ocsf.HTTP_ACTIVITY, "http_request.http_method", None, "None is not a string"),
+    (ocsf.HTTP_ACTIVITY, "http_request.http_method", None, "expected a string, found None"),
     (ocsf.AUTHENTICATION, "type_uid", 1, "1 does not match class_uid 3002"),
     (ocsf.API_ACTIVITY, "time", 1_700_000_000, "1700000000 looks like seconds"),
     (ocsf.API_ACTIVITY, "severity_id", 7, "7 is not a valid severity_id"),

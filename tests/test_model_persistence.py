@@ -72,9 +72,10 @@ def test_round_trip_gives_identical_outputs(tmp_path, fitted) -> None:
     assert loaded.best_epoch == encoder.best_epoch
     for name, tensor in encoder.objective.state_dict().items():
         assert torch.equal(loaded.objective.state_dict()[name], tensor), name
-    # saving again over an existing folder replaces it
-    encoder.save(path)
-    assert np.array_equal(TrainedEncoder.load(path).embed(new), encoder.embed(new))
+    # saving again over an existing folder replaces it, leaving no temporary folder behind
+    save_encoder(encoder, path)
+    assert np.array_equal(load_encoder(path).embed(new), encoder.embed(new))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["enc"]
 
 
 def test_embed_frame_matches_embed_of_the_split(fitted) -> None:
@@ -167,3 +168,29 @@ def test_pretrained_encoder_builds_caches_and_reloads(tmp_path, monkeypatch) -> 
     assert pretrained_cache_path("contrastive") != path
     with pytest.raises(ValueError, match="objective must be one of"):
         pretrained_cache_path("autoencoder")
+
+
+def _imported_modules(path) -> set[str]:
+    """Every module a source file imports, at any depth (lazy imports in functions included)."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            prefix = base if base.endswith(".") else base + "."
+            found.add(base)
+            found.update(prefix + alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_import_cycle_between_persistence_and_what_it_saves() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "anomaly_tutorial"
+    training = _imported_modules(root / "models" / "training.py")
+    assert not any("persistence" in name for name in training), training
+    featurizer_format = _imported_modules(root / "features" / "persistence.py")
+    assert not any("pipeline" in name for name in featurizer_format), featurizer_format

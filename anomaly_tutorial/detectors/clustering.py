@@ -191,6 +191,11 @@ class HDBSCANDetector(BaseDetector):
         self.contamination = contamination
         self.threshold = threshold
 
+    def _min_training_rows(self) -> tuple[int, str]:
+        min_samples = self.min_cluster_size if self.min_samples is None else self.min_samples
+        needed = max(2, int(self.min_cluster_size), int(min_samples))
+        return needed, f" (min_cluster_size={self.min_cluster_size}, min_samples={min_samples})"
+
     def _fit(self, X: np.ndarray) -> None:
         min_samples = self.min_cluster_size if self.min_samples is None else self.min_samples
         model = HDBSCAN(

@@ -47,6 +47,9 @@ class IsolationForestDetector(BaseDetector):
     c(n))``.
     """
 
+    #: scikit-learn's forest works in float32, whose largest value is 3.4e38.
+    max_abs_value = 1e38
+
     def __init__(
         self,
         n_estimators: int = 100,

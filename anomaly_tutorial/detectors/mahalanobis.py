@@ -68,6 +68,25 @@ def chi2_threshold(n_features: int, level: float = 0.975) -> float:
     return float(chi2.ppf(level, n_features))
 
 
+def _check_full_rank(X: np.ndarray, covariance: str) -> None:
+    """Refuse training rows whose covariance is singular (constant or collinear columns).
+
+    The inverse of a singular covariance ignores the missing directions, so a row that differs
+    from the training rows only there would get a normal score.
+    """
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    rank = np.linalg.matrix_rank(X - X.mean(axis=0))
+    if constant.size or rank < X.shape[1]:
+        detail = (
+            f"columns {constant.tolist()} are constant" if constant.size else "collinear columns"
+        )
+        raise ValueError(
+            f"MahalanobisDetector: X: the training covariance is singular (rank {rank} of "
+            f"{X.shape[1]}; {detail}), so rows that differ only along the missing directions "
+            "would look normal; drop those columns or use covariance='ledoit_wolf'"
+        )
+
+
 class MahalanobisDetector(BaseDetector):
     """Squared Mahalanobis distance to a fitted location and covariance; higher = more anomalous.
 
@@ -109,7 +128,11 @@ class MahalanobisDetector(BaseDetector):
         self.contamination = contamination
         self.threshold = threshold
 
+    needs_variation = True
+
     def _fit(self, X: np.ndarray) -> None:
+        if self.covariance in ("mcd", "empirical"):
+            _check_full_rank(X, self.covariance)
         if self.covariance == "mcd":
             est = MinCovDet(support_fraction=self.support_fraction, random_state=self.random_state)
         elif self.covariance == "ledoit_wolf":

@@ -152,6 +152,11 @@ class KNNDetector(BaseDetector):
         self.contamination = contamination
         self.threshold = threshold
 
+    @property
+    def max_abs_value(self) -> float:
+        """Input magnitude limit: FAISS works in float32 (squared distances overflow near 1e19)."""
+        return 1e15 if self.index == "faiss" else 1e100
+
     def _fit(self, X: np.ndarray) -> None:
         k = _check_n_neighbors(self.n_neighbors)
         if self.method not in _METHODS:

@@ -50,6 +50,8 @@ class PCADetector(BaseDetector):
         Components used by the score (components with zero variance are never used).
     """
 
+    needs_variation = True
+
     def __init__(
         self,
         n_components: int | float | None = None,

@@ -8,7 +8,7 @@
 from .encoders import MISSING, RARE, UNKNOWN, CategoricalVocabulary, RobustScaler1D
 from .hashing import hash_buckets, stable_hash
 from .ip_features import ip_is_internal, ip_subnet
-from .persistence import load_featurizer, save_featurizer
+from .persistence import FeaturizerFile, SavedFileError
 from .pipeline import (
     CATEGORICAL_FIELDS,
     HASHED_FIELDS,
@@ -16,6 +16,8 @@ from .pipeline import (
     REQUIRED_COLUMNS,
     FeatureSplit,
     OCSFFeaturizer,
+    load_featurizer,
+    save_featurizer,
     url_path_template,
     user_agent_family,
 )
@@ -35,8 +37,10 @@ __all__ = [
     "UNKNOWN",
     "CategoricalVocabulary",
     "FeatureSplit",
+    "FeaturizerFile",
     "OCSFFeaturizer",
     "RobustScaler1D",
+    "SavedFileError",
     "WindowSpec",
     "compute_windows",
     "hash_buckets",

@@ -50,26 +50,66 @@ class ColumnKeys:
         return table[self.codes]
 
 
-def numeric_column(series: pd.Series, column: str) -> np.ndarray:
+def _rows_text(rows: np.ndarray) -> str:
+    more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+    return ", ".join(str(r) for r in rows[:5]) + more
+
+
+def numeric_column(series: pd.Series, column: str, *, allow_bool: bool = True) -> np.ndarray:
     """Convert a column to ``float64``, with NaN for missing values.
+
+    Parameters
+    ----------
+    series
+        The column: numbers, numeric strings (``"443"``) or missing values.
+    column
+        Its name, for error messages.
+    allow_bool
+        Whether booleans count as the numbers 0 and 1. ``False`` for fields that hold counts,
+        codes or ports, where ``True`` is a data error rather than a number.
 
     Raises
     ------
     ValueError
-        Naming the column and an offending value if some non-missing value is not a number.
+        Naming the column, an offending value and its rows (positions) if some non-missing
+        value is not a number, is infinite, or is a boolean when ``allow_bool`` is false.
     """
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_bool_dtype(series.dtype):
+        if not allow_bool:
+            raise ValueError(
+                f"column {column!r}: expected numbers, got a boolean column ({series.dtype})"
+            )
         return series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    obj = series.astype(object)
-    converted = pd.to_numeric(obj, errors="coerce")
-    bad = converted.isna().to_numpy() & ~pd.isna(obj).to_numpy()
-    if bad.any():
-        rows = np.flatnonzero(bad)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        obj = series.astype(object)
+        if not allow_bool:
+            is_bool = obj.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+            if is_bool.any():
+                rows = np.flatnonzero(is_bool)
+                raise ValueError(
+                    f"column {column!r}: {rows.size} boolean values where numbers are expected, "
+                    f"e.g. {obj.iloc[rows[0]]!r} (rows {_rows_text(rows)})"
+                )
+        converted = pd.to_numeric(obj, errors="coerce")
+        bad = converted.isna().to_numpy() & ~pd.isna(obj).to_numpy()
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = repr(obj.iloc[rows[0]])
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise ValueError(
+                f"column {column!r}: {bad.sum()} non-numeric values, e.g. {shown} "
+                f"(rows {_rows_text(rows)})"
+            )
+        values = converted.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
         raise ValueError(
-            f"column {column!r}: {bad.sum()} non-numeric values, e.g. {obj.iloc[rows[0]]!r} "
-            f"(rows {', '.join(str(r) for r in rows[:5])})"
+            f"column {column!r}: {infinite.size} values are not finite numbers, e.g. "
+            f"{float(values[infinite[0]])!r} (rows {_rows_text(infinite)})"
         )
-    return converted.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
 
 
 def _bool_key(value: object, column: str) -> str:
@@ -99,7 +139,7 @@ def column_keys(series: pd.Series, column: str, kind: str) -> ColumnKeys:
     ColumnKeys
     """
     if kind == "int":
-        values = numeric_column(series, column)
+        values = numeric_column(series, column, allow_bool=False)
         finite = values[~np.isnan(values)]
         frac = finite != np.round(finite)
         if frac.any():

@@ -40,7 +40,13 @@ Input: a flat DataFrame (the generator's frame), one event dict, or a list of di
 nested OCSF or flat. The columns in :data:`REQUIRED_COLUMNS` must be present and complete;
 every other column is optional, and an absent column counts as missing for every event.
 Extra columns are ignored, and the input is never modified. Label columns
-(:data:`anomaly_tutorial.ocsf.LABEL_COLUMNS`) are never read.
+(:data:`anomaly_tutorial.ocsf.LABEL_COLUMNS`) are never read. ``time`` must be epoch
+milliseconds (values that look like seconds or nanoseconds are refused, with a message that
+says which unit was expected) and numeric columns finite numbers.
+
+Saving: :func:`save_featurizer` / :func:`load_featurizer` (also ``OCSFFeaturizer.save`` /
+``.load``) write and read the JSON format of :mod:`anomaly_tutorial.features.persistence`,
+validated on load.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .. import ocsf
+from ..io.schema import MICROSECONDS_LIMIT, SECONDS_LIMIT, time_unit_problem
 from .encoders import (
     UNKNOWN,
     CategoricalVocabulary,
@@ -67,6 +74,14 @@ from .encoders import (
 )
 from .hashing import stable_hash
 from .ip_features import ip_features, ip_is_internal
+from .persistence import (
+    FORMAT,
+    VERSION,
+    FeaturizerFile,
+    SavedFileError,
+    read_featurizer_file,
+    write_featurizer_file,
+)
 from .time_features import TIME_FEATURE_NAMES, time_features
 from .windows import DEFAULT_WINDOWS, WindowSpec, compute_windows, window_input_columns
 
@@ -77,6 +92,8 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "FeatureSplit",
     "OCSFFeaturizer",
+    "load_featurizer",
+    "save_featurizer",
     "url_path_template",
     "user_agent_family",
 ]
@@ -238,6 +255,16 @@ def _as_frame(X: Any, argument: str = "X") -> pd.DataFrame:
     )
 
 
+def _rows(positions: np.ndarray, index: pd.Index) -> str:
+    """The first five offending rows, by their index label (and position when they differ)."""
+    shown = []
+    for pos in positions[:5]:
+        label = index[pos]
+        shown.append(str(label) if label == pos else f"{label!r} (position {pos})")
+    more = f" and {positions.size - 5} more" if positions.size > 5 else ""
+    return ", ".join(shown) + more
+
+
 def _validated_time(frame: pd.DataFrame, argument: str) -> np.ndarray:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame]
     if missing:
@@ -248,21 +275,34 @@ def _validated_time(frame: pd.DataFrame, argument: str) -> np.ndarray:
         raise ValueError(f"{argument}: the frame has no rows")
     time = _column(frame, "time")
     if pd.api.types.is_datetime64_any_dtype(time.dtype):
-        raise ValueError("column 'time': expected epoch milliseconds (int64), got datetimes")
-    t = numeric_column(time, "time")
+        raise ValueError(
+            f"{argument}: column 'time': expected epoch milliseconds (int64), got datetimes; "
+            "convert with (frame['time'] - pd.Timestamp(0, tz='UTC')) // pd.Timedelta('1ms')"
+        )
+    t = numeric_column(time, "time", allow_bool=False)
     nan = np.flatnonzero(np.isnan(t))
     if nan.size:
         raise ValueError(
-            f"column 'time': {nan.size} values are missing "
-            f"(rows {', '.join(str(r) for r in nan[:5])})"
+            f"column 'time': {nan.size} values are missing (rows {_rows(nan, frame.index)})"
+        )
+    implausible = np.flatnonzero(
+        (t < SECONDS_LIMIT) | (t >= MICROSECONDS_LIMIT) | (t != np.round(t))
+    )
+    if implausible.size:
+        first = implausible[0]
+        problem = time_unit_problem(float(t[first]))
+        if problem is None:
+            problem = f"{t[first]!r} is not a whole number of milliseconds"
+        raise ValueError(
+            f"{argument}: column 'time': {implausible.size} values are not epoch milliseconds "
+            f"(rows {_rows(implausible, frame.index)}); row {frame.index[first]!r}: {problem}"
         )
     for column in REQUIRED_COLUMNS[1:]:
-        values = numeric_column(frame[column], column)
+        values = numeric_column(frame[column], column, allow_bool=False)
         bad = np.flatnonzero(np.isnan(values))
         if bad.size:
             raise ValueError(
-                f"column {column!r}: {bad.size} values are missing "
-                f"(rows {', '.join(str(r) for r in bad[:5])})"
+                f"column {column!r}: {bad.size} values are missing (rows {_rows(bad, frame.index)})"
             )
     return t.astype(np.int64)
 
@@ -298,12 +338,20 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
         Columns of :class:`FeatureSplit`.
     cardinalities_ : list[int]
         Number of codes per categorical column, the unknown code 0 included.
-    unknown_counts_ : dict[str, int]
-        Per categorical or hashed field, how many values of the most recent ``fit``,
-        ``transform`` or ``transform_split`` call were never seen in training (0 after
-        ``fit``). It is the only attribute that ``transform`` changes.
     n_features_out_ : int
         Width of the dense matrix.
+
+    Notes
+    -----
+    ``transform`` and ``transform_split`` never change the fitted object (scikit-learn's
+    rule: the same input always gives the same output, and a featurizer shared between
+    threads or pipelines is not altered by using it). To see how many values of some events
+    were never seen in training, call :meth:`count_unknown`.
+
+    Input is checked: ``time`` must be epoch milliseconds (values that look like seconds,
+    microseconds or nanoseconds are refused with a message saying so), numeric columns must
+    be finite numbers (``inf`` is refused; booleans are not numbers), and every message names
+    the column and the first offending rows.
     """
 
     def __init__(
@@ -359,7 +407,7 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
                 keys[field] = column_keys(_column(frame, field), field, "str")
         log_cols = []
         for column in LOG_COLUMNS:
-            values = numeric_column(_column(frame, column), column)
+            values = numeric_column(_column(frame, column), column, allow_bool=False)
             negative = np.flatnonzero(values < 0)
             if negative.size:
                 raise ValueError(
@@ -367,7 +415,7 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
                     f"{values[negative[0]]!r} (row {negative[0]})"
                 )
             log_cols.append(np.log1p(values))
-        plain = [numeric_column(frame[c], c) for c in PLAIN_NUMERIC_COLUMNS]
+        plain = [numeric_column(frame[c], c, allow_bool=False) for c in PLAIN_NUMERIC_COLUMNS]
         log_numeric = np.column_stack([*log_cols, *plain])
         windows = self._windows(frame, t, history)
         dst_internal = ip_is_internal(_column(frame, "dst_endpoint.ip"), "dst_endpoint.ip")
@@ -451,7 +499,6 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
         self.scaler_ = RobustScaler1D.fit(block)
         self.n_train_events_ = prep.n
         self._set_names()
-        self.unknown_counts_ = dict.fromkeys((*CATEGORICAL_FIELDS, *HASHED_FIELDS), 0)
         return self
 
     def _set_names(self) -> None:
@@ -512,8 +559,7 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
         -------
         FeatureSplit
         """
-        split, unknown = self._split(X, history)
-        self.unknown_counts_ = unknown
+        split, _ = self._split(X, history)
         return split
 
     def transform(self, X: Any, history: Any = None) -> np.ndarray:
@@ -555,21 +601,155 @@ class OCSFFeaturizer(TransformerMixin, BaseEstimator):
     def count_unknown(self, X: Any) -> dict[str, int]:
         """Per categorical (and hashed) field, the number of values never seen in training.
 
-        Missing values are not counted. Does not change the featurizer.
+        Missing values are not counted. Like every method after ``fit``, it does not change
+        the featurizer.
         """
         _, unknown = self._split(X, None)
         return unknown
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write parameters and fitted state as JSON (no pickle)."""
-        from .persistence import save_featurizer
-
+        """Write parameters and fitted state as JSON (no pickle); see :func:`save_featurizer`."""
         save_featurizer(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> OCSFFeaturizer:
-        """Read a featurizer written by :meth:`save`."""
-        from .persistence import load_featurizer
-
+        """Read a featurizer written by :meth:`save`; see :func:`load_featurizer`."""
         return load_featurizer(path)
+
+
+def featurizer_file(fz: OCSFFeaturizer) -> FeaturizerFile:
+    """The validated :class:`~anomaly_tutorial.features.persistence.FeaturizerFile` of ``fz``."""
+    if not hasattr(fz, "scaler_"):
+        raise ValueError("only a fitted OCSFFeaturizer can be saved; call fit first")
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "params": {
+            "min_frequency": int(fz.min_frequency),
+            "max_categories": None if fz.max_categories is None else int(fz.max_categories),
+            "n_hash_buckets": int(fz.n_hash_buckets),
+            "windows": [spec.to_dict() for spec in fz.windows_],
+            "template_url_paths": bool(fz.template_url_paths),
+        },
+        "state": {
+            "vocabularies": {
+                field: {"values": list(v.values), "rare_values": list(v.rare_values)}
+                for field, v in fz.vocabularies_.items()
+            },
+            "rarity": {
+                field: {
+                    "counts": sorted((k, int(c)) for k, c in table["counts"].items()),
+                    "missing": int(table["missing"]),
+                }
+                for field, table in fz.rarity_.items()
+            },
+            "scaler": {
+                "medians": [float(m) for m in fz.scaler_.medians],
+                "scales": [float(s) for s in fz.scaler_.scales],
+            },
+            "n_train_events": int(fz.n_train_events_),
+        },
+    }
+    return FeaturizerFile.model_validate(data)
+
+
+def _key_problems(key: str, found: Sequence[str], expected: Sequence[str]) -> list[tuple[str, str]]:
+    problems = [
+        (f"{key}.{name}", "required key is missing") for name in expected if name not in found
+    ]
+    problems += [
+        (f"{key}.{name}", f"unexpected key; expected only {list(expected)}")
+        for name in found
+        if name not in expected
+    ]
+    return problems
+
+
+def featurizer_from_file(saved: FeaturizerFile, path: str | os.PathLike[str]) -> OCSFFeaturizer:
+    """Rebuild the fitted featurizer of a validated file, checking that its parts agree.
+
+    Raises
+    ------
+    SavedFileError
+        Naming the key when the fields are not exactly the featurizer's, a vocabulary repeats
+        a value, the windows are inconsistent or the scaler's size does not match the features.
+    """
+    state = saved.state
+    problems = _key_problems("state.vocabularies", list(state.vocabularies), CATEGORICAL_FIELDS)
+    problems += _key_problems("state.rarity", list(state.rarity), HASHED_FIELDS)
+    for field, vocab in state.vocabularies.items():
+        seen = [*vocab.values, *vocab.rare_values]
+        if len(set(seen)) != len(seen):
+            repeated = next(v for v in seen if seen.count(v) > 1)
+            problems.append(
+                (
+                    f"state.vocabularies.{field}",
+                    f"expected distinct values, found {repeated!r} twice",
+                )
+            )
+    for field, table in state.rarity.items():
+        values = [value for value, _ in table.counts]
+        if len(set(values)) != len(values):
+            problems.append((f"state.rarity.{field}.counts", "expected distinct values"))
+    windows = tuple(WindowSpec(**w.model_dump()) for w in saved.params.windows)
+    params = saved.params.model_dump()
+    params["windows"] = windows
+    fz = OCSFFeaturizer(**params)
+    try:
+        fz.windows_ = fz._check_params()
+    except (TypeError, ValueError) as exc:
+        problems.append(("params.windows", str(exc)))
+    if problems:
+        raise SavedFileError(path, problems)
+    fz.vocabularies_ = {
+        field: CategoricalVocabulary(values=list(v.values), rare_values=list(v.rare_values))
+        for field, v in state.vocabularies.items()
+    }
+    fz.rarity_ = {
+        field: {"counts": dict(t.counts), "missing": int(t.missing)}
+        for field, t in state.rarity.items()
+    }
+    fz.scaler_ = RobustScaler1D(
+        medians=list(state.scaler.medians), scales=list(state.scaler.scales)
+    )
+    fz.n_train_events_ = int(state.n_train_events)
+    fz._set_names()
+    n_scaled = sum(n.startswith(("num__", "win__")) for n in fz.numeric_feature_names_)
+    for key in ("medians", "scales"):
+        found = len(getattr(state.scaler, key))
+        if found != n_scaled:
+            problems.append(
+                (
+                    f"state.scaler.{key}",
+                    f"expected {n_scaled} values (one per scaled feature), found {found}",
+                )
+            )
+    if problems:
+        raise SavedFileError(path, problems)
+    return fz
+
+
+def save_featurizer(fz: OCSFFeaturizer, path: str | os.PathLike[str]) -> None:
+    """Write a fitted featurizer to ``path`` as JSON, atomically (no pickle).
+
+    The file is validated against
+    :class:`~anomaly_tutorial.features.persistence.FeaturizerFile` before it is written, and
+    replaces an existing file only once complete.
+    """
+    write_featurizer_file(featurizer_file(fz), path)
+
+
+def load_featurizer(path: str | os.PathLike[str]) -> OCSFFeaturizer:
+    """Read and validate a featurizer written by :func:`save_featurizer`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ~anomaly_tutorial.features.persistence.SavedFileError
+        If the file is truncated, not a saved featurizer, or any key is missing, unexpected or
+        of the wrong type or value (a NaN median, a scale <= 0, numbers where strings are
+        expected); the message names the path, the key, what was expected and what was found.
+    """
+    return featurizer_from_file(read_featurizer_file(path), path)

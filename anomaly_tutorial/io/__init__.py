@@ -5,12 +5,22 @@
 >>> result.events       # flat frame of the valid events                # doctest: +SKIP
 >>> result.quarantined  # BadRecord per bad line, with field and problem # doctest: +SKIP
 
-Validation uses the pydantic models of :mod:`anomaly_tutorial.io.schema`. Ground-truth label
+Validation uses the pydantic models of :mod:`anomaly_tutorial.io.schema`, in strict mode, and
+checks every value against the flat frame (finite numbers, integers within int64, valid
+Unicode, bounded nesting). A file that cannot be read at all (corrupt gzip or parquet, no OCSF
+column) raises :class:`OCSFFileError`, whose message starts with the file's name;
+:func:`quarantine_table` shows quarantined records as a table. For every reader,
+``len(result.events) + len(result.quarantined) == result.n_records``. Ground-truth label
 columns live under ``unmapped.ground_truth`` in JSONL and as plain columns in parquet; see
-:func:`labels_from_unmapped`.
+:func:`labels_from_unmapped`. :mod:`anomaly_tutorial.io.benchmark` measures throughput.
 """
 
-from anomaly_tutorial.io.errors import BadRecord, OCSFValidationError
+from anomaly_tutorial.io.errors import (
+    BadRecord,
+    OCSFFileError,
+    OCSFValidationError,
+    quarantine_table,
+)
 from anomaly_tutorial.io.frame import (
     LABEL_PREFIX,
     events_to_frame,
@@ -25,10 +35,12 @@ __all__ = [
     "LABEL_PREFIX",
     "BadRecord",
     "LoadResult",
+    "OCSFFileError",
     "OCSFValidationError",
     "events_to_frame",
     "labels_from_unmapped",
     "labels_to_unmapped",
+    "quarantine_table",
     "read_ocsf_jsonl",
     "read_ocsf_parquet",
     "validate_events",

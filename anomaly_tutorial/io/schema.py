@@ -9,8 +9,13 @@ of events in one call, choosing the class schema by ``class_uid`` (a discriminat
 the per-record cost is pydantic-core's plus a few small Python checks (IP addresses, ``time``,
 ``type_uid`` and the class's own requirement).
 
-Values are validated in pydantic's default (lax) mode: ``"42"`` is accepted for an integer and
-becomes ``42``; a float with a fractional part is not an integer.
+Values are validated in pydantic's **strict** mode: an integer field takes only integers (not
+``true``, not ``"42"``, not ``42.0``), a boolean field only ``true`` / ``false``, a string field
+only strings; a number field takes integers and finite floats (``Infinity``, ``NaN`` and ``1e400``
+are refused). Integers must fit in a signed 64-bit integer, the dtype of the flat frame. Every
+field of :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS` is type-checked on every class, so an
+``is_mfa: "maybe"`` on an HTTP event is refused rather than breaking the ``is_mfa`` column of the
+whole file later.
 """
 
 from __future__ import annotations
@@ -19,11 +24,21 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Tag,
+    TypeAdapter,
+    with_config,
+)
+from pydantic import Field as Field
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from anomaly_tutorial import ocsf
+from anomaly_tutorial.io.errors import quote
 
 #: Error ``type`` of the checks written in this module; ``ctx["problem"]`` is the whole
 #: problem and ``ctx["field"]``, when present, the field below the error's location.
@@ -35,7 +50,11 @@ SECONDS_LIMIT = 10**11
 #: (1e14 ms is the year 5138).
 MICROSECONDS_LIMIT = 10**14
 
-_OPEN = ConfigDict(extra="allow")
+#: Range of the flat frame's integer columns (``int64`` / ``Int64``).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_OPEN = ConfigDict(extra="allow", strict=True)
 
 
 def _problem(problem: str, **ctx: Any) -> PydanticCustomError:
@@ -53,28 +72,66 @@ def _is_ip(value: str) -> bool:
 
 def _check_ip(value: str) -> str:
     if not _is_ip(value):
-        raise _problem(f"{value!r} is not a valid IP address")
+        raise _problem(f"{quote(value)} is not a valid IP address")
     return value
+
+
+def time_unit_problem(value: float) -> str | None:
+    """Why ``value`` is not a plausible epoch timestamp in milliseconds, or ``None`` if it is.
+
+    Plausible means from :data:`SECONDS_LIMIT` (March 1973) up to :data:`MICROSECONDS_LIMIT`
+    (the year 5138); below is taken for seconds, above for micro- or nanoseconds. The message
+    says which unit was expected. Shared by the readers and the feature pipeline.
+    """
+    if value != value:
+        return "is missing (NaN); expected milliseconds since the epoch"
+    if value < 0:
+        return f"{_number(value)} is negative; expected milliseconds since the epoch"
+    if value < SECONDS_LIMIT:
+        return (
+            f"{_number(value)} looks like seconds, expected milliseconds since the epoch "
+            "(multiply epoch seconds by 1000; values below 1e11 ms are before March 1973)"
+        )
+    if value >= MICROSECONDS_LIMIT:
+        return (
+            f"{_number(value)} looks like microseconds or nanoseconds, expected milliseconds "
+            "since the epoch (values from 1e14 ms are after the year 5138)"
+        )
+    return None
+
+
+def _number(value: float) -> str:
+    """A number for a message, short even when it has thousands of digits."""
+    return quote(value)
 
 
 def _check_time(value: int) -> int:
-    if value < 0:
-        raise _problem(f"{value} is negative; expected milliseconds since the epoch")
-    if value < SECONDS_LIMIT:
-        raise _problem(f"{value} looks like seconds, expected milliseconds since the epoch")
-    if value >= MICROSECONDS_LIMIT:
-        raise _problem(
-            f"{value} looks like microseconds or nanoseconds, expected milliseconds since the epoch"
-        )
+    problem = time_unit_problem(value)
+    if problem is not None:
+        raise _problem(problem)
     return value
 
 
+def _require_int(value: Any) -> Any:
+    """Pydantic's ``Literal`` accepts ``True`` for ``1`` and ``3.0`` for ``3`` even when strict."""
+    if type(value) is not int:
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+def _int_literal(values: Any) -> Any:
+    """``Literal[values]`` that takes only integers (no booleans, no floats)."""
+    return Annotated[Literal[tuple(values)], BeforeValidator(_require_int)]
+
+
 IPAddress = Annotated[str, AfterValidator(_check_ip)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 Port = Annotated[int, Field(ge=0, le=65535)]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 EpochMillis = Annotated[int, AfterValidator(_check_time)]
-SeverityId = Literal[tuple(ocsf.SEVERITY_NAMES)]  # type: ignore[valid-type]
-StatusId = Literal[tuple(ocsf.STATUS_NAMES)]  # type: ignore[valid-type]
+NonNegativeNumber = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+SeverityId = _int_literal(ocsf.SEVERITY_NAMES)
+StatusId = _int_literal(ocsf.STATUS_NAMES)
 HTTPStatusCode = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -139,7 +196,7 @@ class Traffic(TypedDict):
 @with_config(_OPEN)
 class ConnectionInfo(TypedDict):
     protocol_name: NotRequired[str | None]
-    direction_id: NotRequired[int | None]
+    direction_id: NotRequired[Int64 | None]
 
 
 @with_config(_OPEN)
@@ -151,6 +208,20 @@ class HTTPUrl(TypedDict):
 class HTTPRequest(TypedDict):
     http_method: str
     url: HTTPUrl
+    user_agent: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class AnyHTTPUrl(TypedDict):
+    path: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class AnyHTTPRequest(TypedDict):
+    """``http_request`` on a class that does not require it: types checked, nothing required."""
+
+    http_method: NotRequired[str | None]
+    url: NotRequired[AnyHTTPUrl | None]
     user_agent: NotRequired[str | None]
 
 
@@ -170,10 +241,20 @@ class API(TypedDict):
     service: NotRequired[APIService | None]
 
 
+@with_config(_OPEN)
+class AnyAPI(TypedDict):
+    """``api`` on a class that does not require it: types checked, nothing required."""
+
+    operation: NotRequired[str | None]
+    service: NotRequired[APIService | None]
+
+
 #: Fields shared by every class after ``class_uid``, ``category_uid`` and ``activity_id``;
-#: the first five are required.
+#: the first four are required. The optional ones include every field of
+#: :data:`~anomaly_tutorial.ocsf.FLAT_COLUMNS`, so that each has its type on every class; a
+#: class schema replaces some of them by required versions.
 _COMMON: dict[str, Any] = {
-    "type_uid": int,
+    "type_uid": Int64,
     "severity_id": SeverityId,
     "time": EpochMillis,
     "metadata": Metadata,
@@ -183,25 +264,29 @@ _COMMON: dict[str, Any] = {
     "status_id": NotRequired[StatusId | None],
     "status_detail": NotRequired[str | None],
     "message": NotRequired[str | None],
-    "duration": NotRequired[Annotated[float, Field(ge=0)] | None],
+    "duration": NotRequired[NonNegativeNumber | None],
     "actor": NotRequired[Actor | None],
     "trace": NotRequired[Trace | None],
     "traffic": NotRequired[Traffic | None],
     "connection_info": NotRequired[ConnectionInfo | None],
-}
-
-_OPTIONAL_ENDPOINTS: dict[str, Any] = {
     "src_endpoint": NotRequired[Endpoint | None],
     "dst_endpoint": NotRequired[Endpoint | None],
+    "user": NotRequired[User | None],
+    "auth_protocol": NotRequired[str | None],
+    "is_mfa": NotRequired[bool | None],
+    "logon_type": NotRequired[str | None],
+    "http_request": NotRequired[AnyHTTPRequest | None],
+    "http_response": NotRequired[HTTPResponse | None],
+    "api": NotRequired[AnyAPI | None],
 }
 
 
 def _event_schema(name: str, class_uid: int, fields: dict[str, Any], doc: str) -> Any:
     """Build the TypedDict of one class: its literal ids, the common fields, then ``fields``."""
     annotations: dict[str, Any] = {
-        "class_uid": Literal[class_uid],
-        "category_uid": Literal[ocsf.CATEGORY_OF_CLASS[class_uid]],
-        "activity_id": Literal[tuple(ocsf.ACTIVITY_NAMES[class_uid])],
+        "class_uid": _int_literal([class_uid]),
+        "category_uid": _int_literal([ocsf.CATEGORY_OF_CLASS[class_uid]]),
+        "activity_id": _int_literal(ocsf.ACTIVITY_NAMES[class_uid]),
         **_COMMON,
         **fields,
     }
@@ -236,13 +321,7 @@ def _check_authentication(event: dict[str, Any]) -> dict[str, Any]:
 AuthenticationEvent = _event_schema(
     "AuthenticationEvent",
     ocsf.AUTHENTICATION,
-    {
-        **_OPTIONAL_ENDPOINTS,
-        "user": NotRequired[User | None],
-        "auth_protocol": NotRequired[str | None],
-        "is_mfa": NotRequired[bool | None],
-        "logon_type": NotRequired[str | None],
-    },
+    {},
     "OCSF Authentication (3002); needs ``user`` or ``actor.user``.",
 )
 
@@ -256,18 +335,14 @@ NetworkActivityEvent = _event_schema(
 HTTPActivityEvent = _event_schema(
     "HTTPActivityEvent",
     ocsf.HTTP_ACTIVITY,
-    {
-        **_OPTIONAL_ENDPOINTS,
-        "http_request": HTTPRequest,
-        "http_response": NotRequired[HTTPResponse | None],
-    },
+    {"http_request": HTTPRequest},
     "OCSF HTTP Activity (4002); needs ``http_request.http_method`` and ``.url.path``.",
 )
 
 APIActivityEvent = _event_schema(
     "APIActivityEvent",
     ocsf.API_ACTIVITY,
-    {**_OPTIONAL_ENDPOINTS, "api": API},
+    {"api": API},
     "OCSF API Activity (6003); needs ``api.operation``.",
 )
 
@@ -279,12 +354,27 @@ EVENT_SCHEMAS: dict[int, Any] = {
     ocsf.API_ACTIVITY: APIActivityEvent,
 }
 
+
+def _class_tag(event: Any) -> str | None:
+    """The union tag of an event: its ``class_uid`` if that is an integer.
+
+    ``None`` (no ``class_uid``) and ``"not-an-integer"`` (``True``, ``"4002"``, ``4002.0``)
+    match no class, so such events fail as an unsupported class instead of being coerced.
+    """
+    if not isinstance(event, dict):
+        return None
+    if "class_uid" not in event:
+        return None
+    uid = event["class_uid"]
+    return str(uid) if type(uid) is int else "not-an-integer"
+
+
 OCSFEvent = Annotated[
-    Annotated[AuthenticationEvent, AfterValidator(_check_authentication)]
-    | Annotated[NetworkActivityEvent, AfterValidator(_check_type_uid)]
-    | Annotated[HTTPActivityEvent, AfterValidator(_check_type_uid)]
-    | Annotated[APIActivityEvent, AfterValidator(_check_type_uid)],
-    Field(discriminator="class_uid"),
+    Annotated[AuthenticationEvent, AfterValidator(_check_authentication), Tag("3002")]
+    | Annotated[NetworkActivityEvent, AfterValidator(_check_type_uid), Tag("4001")]
+    | Annotated[HTTPActivityEvent, AfterValidator(_check_type_uid), Tag("4002")]
+    | Annotated[APIActivityEvent, AfterValidator(_check_type_uid), Tag("6003")],
+    Discriminator(_class_tag),
 ]
 
 #: Validates a list of events in one call and returns them as dicts; errors carry

@@ -9,15 +9,25 @@ from pydantic import ValidationError
 
 from anomaly_tutorial import ocsf
 from anomaly_tutorial.io.errors import BadRecord
-from anomaly_tutorial.io.frame import paused_gc
-from anomaly_tutorial.io.schema import EVENTS_ADAPTER, OCSF_ERROR
+from anomaly_tutorial.io.errors import quote as _short
+from anomaly_tutorial.io.frame import LeafProblem, flatten_checked, paused_gc, python_values
+from anomaly_tutorial.io.schema import EVENTS_ADAPTER, INT64_MAX, INT64_MIN, OCSF_ERROR
 
-_MAX_REPR = 80
+_JSON_KIND = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
+def _found(value: Any) -> str:
+    """``'443' (a string)``: the value and its JSON kind, for type errors."""
+    kind = _JSON_KIND.get(type(value), f"a {type(value).__name__}")
+    return f"found {_short(value)} ({kind})"
 
 
 def _named(values: Mapping[int, str]) -> str:
@@ -75,34 +85,48 @@ def _describe(error: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str |
     field = ".".join(path) or None
 
     ge, le = ctx.get("ge"), ctx.get("le")
+    if kind in ("greater_than_equal", "less_than_equal") and isinstance(value, int):
+        if (kind == "greater_than_equal" and ge == INT64_MIN) or (
+            kind == "less_than_equal" and le == INT64_MAX
+        ):
+            return field, f"{_short(value)} does not fit in a signed 64-bit integer"
+    found = _found(value)
     problems = {
         "missing": "required field is missing",
-        "int_type": f"{_short(value)} is not an integer",
-        "int_parsing": f"{_short(value)} is not an integer",
-        "int_from_float": f"{_short(value)} is not an integer (it has a fractional part)",
-        "float_type": f"{_short(value)} is not a number",
-        "float_parsing": f"{_short(value)} is not a number",
-        "finite_number": f"{_short(value)} is not a finite number",
-        "string_type": f"{_short(value)} is not a string",
-        "bool_type": f"{_short(value)} is not a boolean",
-        "bool_parsing": f"{_short(value)} is not a boolean",
+        "int_type": f"expected an integer, {found}",
+        "int_parsing": f"expected an integer, {found}",
+        "int_from_float": f"expected an integer, {found}",
+        "float_type": f"expected a number, {found}",
+        "float_parsing": f"expected a number, {found}",
+        "finite_number": f"expected a finite number, found {_short(value)}",
+        "string_type": f"expected a string, {found}",
+        "bool_type": f"expected a boolean (true or false), {found}",
+        "bool_parsing": f"expected a boolean (true or false), {found}",
         "greater_than_equal": f"{_short(value)} must be >= {ge}",
         "less_than_equal": f"{_short(value)} must be <= {le}",
-        "model_type": f"expected an object, got {type(value).__name__}",
-        "model_attributes_type": f"expected an object, got {type(value).__name__}",
-        "dict_type": f"expected an object, got {type(value).__name__}",
+        "model_type": f"expected an object, {found}",
+        "model_attributes_type": f"expected an object, {found}",
+        "dict_type": f"expected an object, {found}",
+        "typed_dict_type": f"expected an object, {found}",
     }
     if kind == "literal_error":
         return field, _describe_literal(field or "", value, class_uid)
-    return field, problems.get(kind, f"{_short(value)}: {error['msg']}")
+    return field, problems.get(kind, f"{_short(value)}: {_short(error['msg'], 200)}")
 
 
 def validate_numbered(
     events: Sequence[Any],
     record_numbers: Sequence[int],
     raws: Sequence[str | dict[str, Any]] | None = None,
+    *,
+    flatten: bool = False,
+    check_values: bool = True,
 ) -> tuple[list[int], list[dict[str, Any]], list[BadRecord]]:
     """Validate events that carry their own record numbers.
+
+    An event is valid when it passes its class schema and every value can go into the flat
+    frame (:func:`~anomaly_tutorial.io.frame.flatten_checked`: finite floats, integers within
+    int64, valid Unicode, bounded nesting), fields outside the schema included.
 
     Parameters
     ----------
@@ -112,13 +136,19 @@ def validate_numbered(
         Record number of each event, used in the reports.
     raws
         What to keep as :attr:`BadRecord.raw` for each event; defaults to the event itself.
+    flatten
+        Return the valid events flattened (as rows of the flat frame) instead of nested.
+    check_values
+        Run the value checks of :func:`~anomaly_tutorial.io.frame.flatten_checked`; ``False``
+        only for callers that have checked every value already (the parquet reader checks
+        whole columns at once).
 
     Returns
     -------
     positions
         Positions (in ``events``) of the valid events, in order.
     valid
-        The valid events as new nested dicts with values coerced to the schema types.
+        The valid events as new nested dicts (or flat rows with ``flatten=True``).
     bad
         One :class:`BadRecord` per invalid event, in record order.
     """
@@ -143,7 +173,21 @@ def validate_numbered(
         good = [j for j in range(len(candidates)) if candidate_pos[j] not in problems]
         with paused_gc():
             valid = EVENTS_ADAPTER.validate_python([candidates[j] for j in good])
-    positions = [candidate_pos[j] for j in good]
+    positions: list[int] = []
+    checked: list[dict[str, Any]] = []
+    if check_values or flatten:
+        with paused_gc():
+            for j, event in zip(good, valid, strict=True):
+                try:
+                    flat = flatten_checked(event)
+                except LeafProblem as exc:
+                    problems[candidate_pos[j]] = [(exc.field, exc.problem)]
+                    continue
+                positions.append(candidate_pos[j])
+                checked.append(flat if flatten else event)
+    else:
+        positions = [candidate_pos[j] for j in good]
+        checked = list(valid)
 
     bad: list[BadRecord] = []
     for pos in sorted(problems):
@@ -153,7 +197,7 @@ def validate_numbered(
             raw = dict(raw)
         others = tuple(f"field {f!r}: {p}" if f is not None else p for f, p in rest)
         bad.append(BadRecord(record_numbers[pos], field, problem, raw, others))
-    return positions, valid, bad
+    return positions, checked, bad
 
 
 def validate_events(
@@ -170,14 +214,14 @@ def validate_events(
     Returns
     -------
     valid
-        The valid events, in input order, as new nested dicts whose values are coerced to the
-        schema types (``numpy.int64(5)`` and ``"5"`` become ``5`` where an integer is
-        expected). Fields
-        the schemas do not know are kept as given.
+        The valid events, in input order, as new nested dicts. Values are checked strictly
+        (``"5"`` and ``True`` are not integers); numpy scalars are first turned into Python
+        values (``numpy.int64(5)`` becomes ``5``). Fields the schemas do not know are kept as
+        given.
     bad
         One :class:`BadRecord` per invalid event; ``record_number`` is the 1-based position in
         ``events``. Nothing is dropped: ``len(valid) + len(bad)`` is the number of events.
     """
-    items = list(events)
+    items = [python_values(event) if isinstance(event, Mapping) else event for event in events]
     _, valid, bad = validate_numbered(items, range(1, len(items) + 1))
     return valid, bad

@@ -263,19 +263,6 @@ class TrainedEncoder:
         index = pd.Index(split.event_ids, name="event_id")
         return pd.DataFrame(z, index=index, columns=[f"z{i}" for i in range(z.shape[1])])
 
-    def save(self, path: Any) -> None:
-        """Save to the folder ``path``; see :func:`anomaly_tutorial.models.save_encoder`."""
-        from .persistence import save_encoder
-
-        save_encoder(self, path)
-
-    @classmethod
-    def load(cls, path: Any, featurizer: OCSFFeaturizer | None = None) -> TrainedEncoder:
-        """Load from a folder; see :func:`anomaly_tutorial.models.load_encoder`."""
-        from .persistence import load_encoder
-
-        return load_encoder(path, featurizer=featurizer)
-
 
 def embed_tensors(
     model: nn.Module,
