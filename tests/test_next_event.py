@@ -165,25 +165,26 @@ def test_bad_input_raises_clear_errors(cycle_detector):
         NextEventDetector().fit([[], []])
 
 
-def test_synthetic_block_benchmark_default_beats_deeplog_on_missing_steps():
+def test_synthetic_block_benchmark_default_sees_absences_deeplog_misses():
     train = make_block_sessions(400, 0, seed=1)
     test = make_block_sessions(800, 200, seed=2)
     net = dict(window=10, hidden_size=32, num_layers=1, epochs=8, lr=1e-2)
-    deeplog = NextEventDetector.deeplog(**{**net, "top_k": 6}).fit(train.sessions)
-    default = NextEventDetector(**net).fit(train.sessions)
     y = test.labels
-    for det in (deeplog, default):
+    missing = test.kinds == "missing_step"
+    strict = NextEventDetector.deeplog(**{**net, "top_k": 6}).fit(train.sessions)
+    default = NextEventDetector(**net).fit(train.sessions)
+    for det in (strict, default):
         pred = det.predict(test.sessions)
         assert pred[y == 0].mean() <= 0.06
         for kind in ("error_event", "out_of_order", "repeated_write"):
             assert pred[test.kinds == kind].mean() >= 0.9, kind
-    # an absent event leaves no wrong next event: only the end-of-session and count checks
-    # of the default mode see it, so the default catches strictly more of them
-    missing = test.kinds == "missing_step"
-    assert (
-        default.predict(test.sessions)[missing].mean()
-        > deeplog.predict(test.sessions)[missing].mean()
-    )
+    # an absent event leaves no wrong next event: with the paper's top_k = 9 the DeepLog rule
+    # sees (almost) none; the default's end-of-session and count checks see more, at no more
+    # false positives
+    paper = NextEventDetector.deeplog(**net).fit(train.sessions).predict(test.sessions)
+    ours = default.predict(test.sessions)
+    assert ours[missing].mean() > paper[missing].mean()
+    assert ours[y == 0].mean() <= paper[y == 0].mean() + 0.01
 
 
 # --- the top_k bug, the modes, choosing top_k, the shared training loop --------------------
@@ -243,13 +244,14 @@ def test_auto_top_k_comes_from_held_out_training_sessions():
 
 
 def test_works_with_tens_of_training_sessions():
-    train = _cycle_sessions(20, seed=2)
+    train = [_start_loop_stop(1 + i % 3) for i in range(20)]
     det = NextEventDetector(
-        window=3, embedding_dim=8, hidden_size=16, num_layers=1, epochs=30, lr=1e-2
+        window=3, embedding_dim=8, hidden_size=16, num_layers=1, epochs=30, lr=2e-2
     ).fit(train)
-    fresh = [s for s in _cycle_sessions(60, seed=8) if len(s) >= min(map(len, train))]
-    assert det.predict(fresh).mean() <= 0.1
-    assert det.predict([[10, 20, 999, 40, 50]]).tolist() == [1]
+    fresh = [_start_loop_stop(k) for k in (1, 2, 3)]
+    assert det.predict(fresh).tolist() == [0, 0, 0]
+    broken = [[1, 2, 3, 999, 4], [1, 2, 3, 2], [1, 3, 2, 4], _start_loop_stop(7)]
+    assert det.predict(broken).tolist() == [1, 1, 1, 1]
 
 
 def test_training_leaves_the_global_torch_rng_alone():

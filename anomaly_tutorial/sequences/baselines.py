@@ -224,17 +224,17 @@ class NGramDetector(BaseEstimator):
         return miss, owner
 
     def score_samples(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-        """Return the number (or fraction) of unseen events per session; higher = anomalous."""
-        check_is_fitted(self, "vocabulary_")
+        """Return the number (or fraction) of missed positions per session; higher = anomalous."""
+        check_is_fitted(self, "allowed_")
         uniques, inverse = unique_sequences(sequences, name="sequences")
-        unseen = np.array(
-            [float((self.vocabulary_.encode(s) == UNK).sum()) for s in uniques], dtype=np.float64
-        )
-        if self.scoring == "fraction":
-            lengths = np.array([max(len(s), 1) for s in uniques], dtype=np.float64)
-            unseen = unseen / lengths
-        return unseen[inverse] if uniques else np.zeros(0)
+        miss, owner = self._unique_misses(uniques)
+        n_u = len(uniques)
+        misses = np.bincount(owner, weights=miss, minlength=n_u)
+        if self.scoring == "miss_fraction":
+            positions = np.bincount(owner, minlength=n_u)
+            misses = misses / np.maximum(positions, 1)
+        return misses[inverse].astype(np.float64)
 
     def predict(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-        """Return 1 for sessions with at least one unseen event id, else 0."""
+        """Return 1 for sessions with at least one missed position, else 0."""
         return (self.score_samples(sequences) > 0).astype(np.int64)
