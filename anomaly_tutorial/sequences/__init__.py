@@ -56,6 +56,7 @@ from anomaly_tutorial.sequences.validation import (
     CORRUPTIONS,
     corrupt_session,
     cross_validate_detectors,
+    detection_rates,
 )
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "build_sessions",
     "corrupt_session",
     "cross_validate_detectors",
+    "detection_rates",
     "edit_distances",
     "event_type_keys",
     "load_sessions",

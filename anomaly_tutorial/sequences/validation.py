@@ -10,7 +10,9 @@ module carves validation data out of the training sessions instead:
   never seen (``unseen``);
 * :func:`cross_validate_detectors` splits the training sessions into folds, fits each detector
   on all folds but one, and measures on the held-out fold its false-positive rate (held-out
-  normal sessions) and its true-positive rate on corrupted copies of them, per corruption.
+  normal sessions) and its true-positive rate on corrupted copies of them, per corruption;
+* :func:`detection_rates` measures fitted detectors on labelled sessions (TPR, FPR, F1 and
+  the share flagged per anomaly kind).
 
 The corruptions are a stand-in for anomalies nobody labelled, not a measurement of real ones:
 they tell which detector *can* see which kind of fault and what it costs in false positives on
@@ -19,6 +21,7 @@ sessions it has not seen, which is the evidence available before the test period
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -27,7 +30,7 @@ from sklearn.base import clone
 
 from anomaly_tutorial.sequences.windows import unique_sequences
 
-__all__ = ["CORRUPTIONS", "corrupt_session", "cross_validate_detectors"]
+__all__ = ["CORRUPTIONS", "corrupt_session", "cross_validate_detectors", "detection_rates"]
 
 #: The ways :func:`corrupt_session` changes a session.
 CORRUPTIONS: tuple[str, ...] = ("truncate", "drop", "repeat", "swap", "unseen")
@@ -142,3 +145,67 @@ def cross_validate_detectors(
             }
         )
     return pd.DataFrame(out).set_index("detector")
+
+
+def detection_rates(
+    detectors: Mapping[str, object],
+    train: Sequence[Sequence[int]],
+    test: Sequence[Sequence[int]],
+    labels: Sequence[int] | np.ndarray,
+    kinds: Sequence[str] | np.ndarray | None = None,
+    predictions: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Fit each detector on ``train`` and measure its predictions on labelled ``test`` sessions.
+
+    Parameters
+    ----------
+    detectors
+        Name -> unfitted session detector (cloned).
+    train, test
+        Sessions.
+    labels
+        1 = anomalous, one per test session.
+    kinds
+        Optional anomaly kind per test session (``"normal"`` for normal ones): adds the share
+        flagged per kind.
+    predictions
+        Optional name -> 0/1 predictions already made on ``test`` (a fitted model's rule at
+        several settings, say); measured the same way, first, with ``seconds`` missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per detector: ``TPR``, ``FPR``, ``F1``, the share flagged per kind, ``seconds``
+        (fit and predict).
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    if y.shape != (len(test),):
+        raise ValueError(f"labels: need one label per test session, got shape {y.shape}")
+    kind_arr = None if kinds is None else np.asarray(kinds, dtype=object)
+    rows = []
+    made = {name: np.asarray(p) for name, p in (predictions or {}).items()}
+    for name, p in made.items():
+        if p.shape != y.shape:
+            raise ValueError(f"predictions[{name!r}]: need one per test session, got {p.shape}")
+    runs = [(name, None, p) for name, p in made.items()]
+    runs += [(name, det, None) for name, det in detectors.items()]
+    for name, det, pred in runs:
+        seconds = np.nan
+        if pred is None:
+            start = time.perf_counter()
+            pred = clone(det).fit(train).predict(test)
+            seconds = time.perf_counter() - start
+        tp, fp = int(pred[y == 1].sum()), int(pred[y == 0].sum())
+        fn = int((y == 1).sum()) - tp
+        row = {
+            "detector": name,
+            "TPR": tp / max(int((y == 1).sum()), 1),
+            "FPR": fp / max(int((y == 0).sum()), 1),
+            "F1": tp / (tp + 0.5 * (fp + fn)) if tp + fp + fn else 0.0,
+        }
+        if kind_arr is not None:
+            for kind in sorted(set(kind_arr[y == 1].tolist())):
+                row[kind] = float(pred[kind_arr == kind].mean())
+        row["seconds"] = seconds
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("detector")
