@@ -20,7 +20,7 @@ BIGRAM_TEST: tuple[int, ...] = (1, 2, 4, 3, 4, 1)
 RANKS: tuple[int, ...] = (0, 2, 0, 7, 1, 4, 0)
 
 #: Training sessions of exercise ``seq-4``.
-COUNT_TRAIN: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4), (1, 2, 2, 3, 4), (5, 6))
+COUNT_TRAIN: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4), (1, 2, 2, 3, 4), (1, 2, 3, 4, 4))
 #: Session scored in exercise ``seq-4``.
 COUNT_TEST: tuple[int, ...] = (1, 2, 3, 3, 4, 9)
 
