@@ -17,7 +17,15 @@ What this implementation adds for speed and robustness:
 * ids are arbitrary integers; an id never seen in training is its own "unknown" index, and a
   position whose true event is unknown is always a miss (the network cannot have predicted it);
 * positions with fewer than ``window`` predecessors are left-padded with a dedicated padding
-  index, so every event of every session, even a one-event session, is checked.
+  index, so every event of every session, even a one-event session, is checked;
+* training runs through the package's one loop,
+  :func:`~anomaly_tutorial.models.loop.fit_module` (seeded inside ``torch.random.fork_rng``,
+  deterministic, the global RNG untouched).
+
+:class:`NextEventDetector` has two modes: :meth:`NextEventDetector.deeplog` is the paper's rule
+alone; the default adds an end-of-session event, a ``top_k`` chosen on held-out training
+sessions, and session checks for length and event counts, because the paper's rule cannot see
+sessions that stop early or repeat plausible steps too often (Landauer et al., 2024).
 """
 
 from __future__ import annotations
