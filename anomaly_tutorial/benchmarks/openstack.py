@@ -327,7 +327,8 @@ def load_results(out: str | Path | None = None) -> dict[str, pd.DataFrame | str]
 
 def _write_readme(out: Path, command: str, recommended: str, speed: bool) -> None:
     speed_line = (
-        "`speed.csv`: fit on 5,000 and score 500,000 block sessions (seconds, one thread)."
+        "`speed.csv`: fit on 5,000 and score 500,000 block sessions (seconds, one thread;"
+        " `projected` rows scored fewer sessions and are scaled linearly)."
         if speed
         else ""
     )
