@@ -316,3 +316,12 @@ def test_estimators_follow_sklearn_conventions():
         copy = clone(est)
         assert copy.get_params() == est.get_params()
         assert not [k for k in vars(copy) if k.endswith("_")]  # nothing fitted in __init__
+
+
+def test_event_sequence_model_trains_through_the_shared_loop_without_touching_global_rng():
+    seqs, feats = _chain_data(20, 0)
+    state = torch.random.get_rng_state()
+    model = EventSequenceModel(window=2, d_model=8, epochs=2, seed=3).fit(seqs, feats)
+    assert torch.equal(state, torch.random.get_rng_state())
+    assert len(model.history_.epochs) == 2
+    assert model.loss_history_ == model.history_.train_loss

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from anomaly_tutorial.exercises.registry import close_to, exercise
-from anomaly_tutorial.sequences import NGramDetector, make_block_sessions
+from anomaly_tutorial.sequences import EventCountVectorDetector, NGramDetector, make_block_sessions
 
 #: Training sessions of exercise ``seq-1``.
 BIGRAM_TRAIN: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4), (1, 2, 2, 3, 4), (1, 3, 4))
@@ -18,6 +18,11 @@ BIGRAM_TEST: tuple[int, ...] = (1, 2, 4, 3, 4, 1)
 
 #: Ranks of the true event at the positions of one session (exercise ``seq-2``).
 RANKS: tuple[int, ...] = (0, 2, 0, 7, 1, 4, 0)
+
+#: Training sessions of exercise ``seq-4``.
+COUNT_TRAIN: tuple[tuple[int, ...], ...] = ((1, 2, 3, 4), (1, 2, 2, 3, 4), (1, 2, 3, 4, 4))
+#: Session scored in exercise ``seq-4``.
+COUNT_TEST: tuple[int, ...] = (1, 2, 3, 3, 4, 9)
 
 #: Synthetic benchmark of exercise ``seq-3``: normal training sessions, test sessions, seeds.
 BENCH_TRAIN = (1000, 0, 1)
@@ -73,3 +78,22 @@ def _ngram5_missing_step_recall(answer: object) -> bool:
     pred = NGramDetector(n=5).fit(train.sessions).predict(test.sessions)
     expected = float(pred[test.kinds == "missing_step"].mean())
     return close_to(answer, expected, atol=0.005)
+
+
+@exercise(
+    "seq-4",
+    hint=(
+        "Count each event in the test session and in each training session (events never "
+        "seen in training go into one shared column). For each training session add up the "
+        "element-wise minima and maxima; the distance is 1 - min-sum / max-sum, and the score "
+        "is the smallest distance."
+    ),
+    why=(
+        "An event-count vector ignores order: it sees a step repeated, missing or unseen, "
+        "and the leave-one-out threshold says how far normal sessions are from one another."
+    ),
+)
+def _count_vector_distance(answer: object) -> bool:
+    det = EventCountVectorDetector().fit([list(s) for s in COUNT_TRAIN])
+    expected = float(det.score_samples([list(COUNT_TEST)])[0])
+    return close_to(answer, expected, atol=1e-9)

@@ -5,6 +5,11 @@
 * :class:`NextEventDetector` is DeepLog's LSTM next-event detector (Du et al., 2017);
 * :class:`NGramDetector` and :class:`NewEventDetector` are the counting baselines
   (Forrest et al., 1996);
+* :class:`SessionLengthDetector`, :class:`EventCountVectorDetector`,
+  :class:`EditDistanceDetector` and :class:`CombinedSessionDetector` complete the simple session
+  detectors of Landauer et al. (2024), each with a threshold learned from training sessions;
+* :func:`cross_validate_detectors` validates detectors on held-out training sessions and
+  corrupted copies of them (:data:`CORRUPTIONS`), so that choices need no test data;
 * :func:`event_type_keys`, :class:`EventTypeVocabulary` and :func:`build_sessions` turn the flat
   OCSF frame into per-entity sessions of integer event types;
 * :class:`EventSequenceModel` scores sessions with a next-event model over event types and
@@ -26,6 +31,13 @@ from anomaly_tutorial.sequences.sequence_model import (
     SequenceNet,
     session_features,
 )
+from anomaly_tutorial.sequences.session_detectors import (
+    CombinedSessionDetector,
+    EditDistanceDetector,
+    EventCountVectorDetector,
+    SessionLengthDetector,
+    edit_distances,
+)
 from anomaly_tutorial.sequences.sessions import (
     UNKNOWN_TYPE,
     EventSessions,
@@ -40,14 +52,24 @@ from anomaly_tutorial.sequences.synthetic import (
     SyntheticLogBenchmark,
     make_block_sessions,
 )
+from anomaly_tutorial.sequences.validation import (
+    CORRUPTIONS,
+    corrupt_session,
+    cross_validate_detectors,
+    detection_rates,
+)
 
 __all__ = [
     "ANOMALY_KINDS",
+    "CORRUPTIONS",
     "ERROR_EVENTS",
     "EVENT_NAMES",
     "SESSION_FEATURE_NAMES",
     "SURPRISE_CAP",
     "UNKNOWN_TYPE",
+    "CombinedSessionDetector",
+    "EditDistanceDetector",
+    "EventCountVectorDetector",
     "EventSequenceModel",
     "EventSessions",
     "EventTypeVocabulary",
@@ -56,8 +78,13 @@ __all__ = [
     "NextEventDetector",
     "NextEventLSTM",
     "SequenceNet",
+    "SessionLengthDetector",
     "SyntheticLogBenchmark",
     "build_sessions",
+    "corrupt_session",
+    "cross_validate_detectors",
+    "detection_rates",
+    "edit_distances",
     "event_type_keys",
     "load_sessions",
     "make_block_sessions",

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -49,6 +50,13 @@ class NewEventDetector(BaseEstimator):
     ----------
     vocabulary_ : Vocabulary
         The ids seen in training (``vocabulary_.classes``).
+    threshold_ : float
+        0: ``predict`` flags any session with an unseen event.
+
+    Notes
+    -----
+    Catches error events a healthy system never writes; blind to everything made of known
+    events (reorderings, truncation, abnormal counts).
     """
 
     def __init__(self, scoring: Literal["count", "fraction"] = "count") -> None:
@@ -63,6 +71,7 @@ class NewEventDetector(BaseEstimator):
         uniques, _ = unique_sequences(sequences, name="sequences")
         ids = np.concatenate(uniques) if uniques else np.zeros(0, dtype=np.int64)
         self.vocabulary_ = Vocabulary(ids)
+        self.threshold_ = 0.0
         return self
 
     def score_samples(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
@@ -108,10 +117,19 @@ class NGramDetector(BaseEstimator):
     ----------
     vocabulary_ : Vocabulary
         Known ids.
-    allowed_ : set of bytes
-        Keys of the allowed (context, next event) pairs.
+    allowed_ : numpy.ndarray
+        Sorted keys of the allowed (context, next event) pairs (int64 codes when the
+        vocabulary is small enough, else byte strings).
     n_ngrams_ : int
         Distinct n-grams seen in training.
+    threshold_ : float
+        0: ``predict`` flags any session with a missed position.
+
+    Notes
+    -----
+    Catches reorderings and insertions of known events; with ``end_event=True`` also sessions
+    that end after an event no training session ends with (truncation). Blind to a repeated
+    event inside a loop whose n-grams all occur in training, which count vectors see.
     """
 
     def __init__(
@@ -151,7 +169,7 @@ class NGramDetector(BaseEstimator):
         self.vocabulary_ = Vocabulary(np.concatenate(uniques))
         pairs, _, owner = self._pairs(uniques)
         weights = np.bincount(inverse, minlength=len(uniques))[owner]
-        keys, inv = np.unique(row_keys(pairs), return_inverse=True)
+        keys, inv = np.unique(self._keys(pairs), return_inverse=True)
         inv = inv.ravel()
         counts = np.bincount(inv, weights=weights)
         first = np.zeros(keys.size, dtype=np.int64)
@@ -172,7 +190,8 @@ class NGramDetector(BaseEstimator):
             rank = np.empty(keys.size, dtype=np.int64)
             rank[order] = np.arange(sorted_ctx.size) - starts
             allowed = rank < int(self.top_k)
-        self.allowed_ = set(keys[allowed].tolist())
+        self.allowed_ = np.sort(keys[allowed])
+        self.threshold_ = 0.0
         return self
 
     def position_misses(self, sequences: Sequence[Sequence[int]]) -> list[np.ndarray]:
@@ -184,13 +203,24 @@ class NGramDetector(BaseEstimator):
         parts = [miss[bounds[i] : bounds[i + 1]] for i in range(len(uniques))]
         return [parts[j] for j in inverse]
 
+    def _keys(self, pairs: np.ndarray) -> np.ndarray:
+        """One sortable key per n-gram: an int64 code when it fits, else the row's bytes."""
+        base = len(self.vocabulary_) + 1
+        if pairs.shape[1] * math.log2(base) < 62:
+            weights = base ** np.arange(pairs.shape[1] - 1, -1, -1, dtype=np.int64)
+            return pairs.astype(np.int64) @ weights
+        return row_keys(pairs)
+
     def _unique_misses(self, uniques: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         pairs, targets, owner = self._pairs(uniques)
-        keys = row_keys(pairs)
-        distinct, inv = np.unique(keys, return_inverse=True)
+        keys = self._keys(pairs)
         allowed = self.allowed_
-        ok = np.fromiter((k in allowed for k in distinct.tolist()), dtype=bool, count=distinct.size)
-        miss = ~ok[inv.ravel()] | (targets == UNK)
+        if allowed.size:
+            at = np.minimum(np.searchsorted(allowed, keys), allowed.size - 1)
+            ok = allowed[at] == keys
+        else:
+            ok = np.zeros(keys.size, dtype=bool)
+        miss = ~ok | (targets == UNK)
         return miss, owner
 
     def score_samples(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:

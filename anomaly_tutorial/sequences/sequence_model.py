@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from anomaly_tutorial.models.loop import deterministic_training, fit_module
 from anomaly_tutorial.sequences.next_event import SURPRISE_CAP
 from anomaly_tutorial.sequences.sessions import EventSessions
 from anomaly_tutorial.sequences.windows import (
@@ -199,8 +200,11 @@ class EventSequenceModel(BaseEstimator):
         Standardisation of the features, fitted on the training sessions.
     net_ : SequenceNet
         Trained network.
+    history_ : TrainingHistory
+        What the package's training loop (:func:`~anomaly_tutorial.models.loop.fit_module`)
+        did: losses per epoch.
     loss_history_ : list of float
-        Mean training loss per epoch.
+        Mean training loss per epoch (``history_.train_loss``).
     """
 
     def __init__(
@@ -334,39 +338,45 @@ class EventSequenceModel(BaseEstimator):
             windows, feat_windows = windows[keep], feat_windows[keep]
             targets, target_feats = targets[keep], target_feats[keep]
             n = targets.size
-        torch.manual_seed(self.seed)
-        self.net_ = SequenceNet(
-            len(self.vocabulary_),
-            self.vocabulary_.classes.size,
-            self.n_features_,
-            int(self.d_model),
-            int(self.num_layers),
-            self.arch,
-            int(self.window),
-        ).to(self.device)
+        with deterministic_training(int(self.seed)):
+            self.net_ = SequenceNet(
+                len(self.vocabulary_),
+                self.vocabulary_.classes.size,
+                self.n_features_,
+                int(self.d_model),
+                int(self.num_layers),
+                self.arch,
+                int(self.window),
+            ).to(self.device)
         dev = self.device
         x_t = torch.as_tensor(windows, dtype=torch.long, device=dev)
         x_f = torch.as_tensor(feat_windows, dtype=torch.float32, device=dev)
         y_t = torch.as_tensor(targets - N_RESERVED, dtype=torch.long, device=dev)
         y_f = torch.as_tensor(target_feats, dtype=torch.float32, device=dev)
-        optimiser = torch.optim.Adam(self.net_.parameters(), lr=float(self.lr))
-        self.loss_history_ = []
-        self.net_.train()
-        for _ in range(int(self.epochs)):
-            order = torch.as_tensor(rng.permutation(n), device=dev)
-            total = 0.0
-            for start in range(0, n, int(self.batch_size)):
-                idx = order[start : start + int(self.batch_size)]
-                logits, pred = self.net_(x_t[idx], x_f[idx])
-                ce = nn.functional.cross_entropy(logits, y_t[idx])
-                mse = ((pred - y_f[idx]) ** 2).mean()
-                loss = ce + float(self.feature_weight) * 0.5 * mse
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += float(loss.detach()) * idx.numel()
-            self.loss_history_.append(total / max(n, 1))
-        self.net_.eval()
+        step = int(self.batch_size)
+        feature_weight = float(self.feature_weight)
+
+        def batches(generator: torch.Generator):
+            order = torch.randperm(n, generator=generator).to(dev)
+            for start in range(0, n, step):
+                yield order[start : start + step]
+
+        def loss(net: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+            logits, pred = net(x_t[idx], x_f[idx])
+            ce = nn.functional.cross_entropy(logits, y_t[idx])
+            mse = ((pred - y_f[idx]) ** 2).mean()
+            return ce + feature_weight * 0.5 * mse
+
+        self.history_ = fit_module(
+            self.net_,
+            batches,
+            loss,
+            max_epochs=int(self.epochs),
+            seed=int(self.seed),
+            lr=float(self.lr),
+            description="event sequence model",
+        )
+        self.loss_history_ = self.history_.train_loss
         return self
 
     def event_surprises(

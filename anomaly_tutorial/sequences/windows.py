@@ -36,6 +36,8 @@ UNK = 1
 #: Number of reserved indices before the first known id.
 N_RESERVED = 2
 
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
 
 def unique_sequences(
     sequences: Sequence[Sequence[int]], *, name: str = "sequences"
@@ -95,6 +97,21 @@ def unique_sequences(
         if arr.ndim != 1:
             raise ValueError(f"{name}[{i}] must be a flat sequence of event ids, got {key!r:.80}")
         if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
+            too_large = next(
+                (
+                    v
+                    for v in key
+                    if isinstance(v, (int, np.integer))
+                    and not isinstance(v, bool)
+                    and not _INT64_MIN <= int(v) <= _INT64_MAX
+                ),
+                None,
+            )
+            if too_large is not None:
+                raise ValueError(
+                    f"{name}[{i}]: event id {too_large} is outside the int64 range "
+                    f"[{_INT64_MIN}, {_INT64_MAX}]"
+                )
             bad = next(
                 (v for v in key if isinstance(v, bool) or not isinstance(v, (int, np.integer))),
                 key[0],
