@@ -44,6 +44,8 @@ __all__ = [
     "beacon_periodicity",
     "case_explanations",
     "case_features",
+    "case_matrix",
+    "evaluate_alerts",
     "inject_campaigns",
     "network_case",
 ]
@@ -697,3 +699,43 @@ def case_explanations(
         texts.append("; ".join(_FEATURE_WORDS[c].format(v=row[c]) for c in high[:3])
                      or "no case feature stands out")  # fmt: skip
     return pd.Series(texts, index=features.index, name="explanation")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+def case_matrix(ocsf_matrix: np.ndarray, features: pd.DataFrame) -> np.ndarray:
+    """Detector input: the :class:`~anomaly_tutorial.features.OCSFFeaturizer` matrix beside
+    ``log1p`` of the case features (counts and megabytes on a log scale, as the featurizer
+    does for its own counts)."""
+    x = np.asarray(ocsf_matrix, dtype="float64")
+    if len(x) != len(features):
+        raise ValueError(
+            f"ocsf_matrix has {len(x)} rows but features has {len(features)}; pass the same events"
+        )
+    return np.hstack([x, np.log1p(features[list(CASE_FEATURES)].to_numpy(dtype="float64"))])
+
+
+def evaluate_alerts(
+    alerts: np.ndarray, scores: np.ndarray, events: pd.DataFrame, days: float
+) -> dict[str, float]:
+    """Test figures of one method: PR-AUC of its scores, and at its alerts: precision, alerts
+    per day, event recall and campaign (incident) recall, the share of campaigns with at
+    least one alert on their own events."""
+    from anomaly_tutorial.evaluate import incident_detection, pr_auc
+
+    flags = np.asarray(alerts, dtype=bool)
+    truth = events["is_anomaly"].to_numpy(dtype=bool)
+    if len(flags) != len(events) or len(scores) != len(events):
+        raise ValueError(f"alerts and scores must have {len(events)} values, one per event")
+    ids = events["event_id"].astype(str).to_numpy()
+    caught = incident_detection(
+        pd.Series(flags, index=ids), events[["event_id", "is_anomaly", "incident_id"]],
+        pd.Series(events["time"].to_numpy(), index=ids),
+    )  # fmt: skip
+    n = int(flags.sum())
+    return {
+        "PR-AUC": pr_auc(truth, scores),
+        "campaign recall": float(caught["detected"].mean()),
+        "event recall": float(flags[truth].mean()),
+        "precision": float(truth[flags].mean()) if n else float("nan"),
+        "alerts per day": n / float(days),
+    }
