@@ -40,6 +40,7 @@ __all__ = [
     "CAMPAIGNS",
     "CASE_FEATURES",
     "CampaignConfig",
+    "IncidentBudget",
     "SignatureRules",
     "beacon_periodicity",
     "case_explanations",
@@ -676,7 +677,7 @@ _FEATURE_WORDS = {
 
 
 def case_explanations(
-    features: pd.DataFrame, reference: pd.DataFrame, quantile: float = 0.999
+    features: pd.DataFrame, reference: pd.DataFrame, quantile: float = 0.99
 ) -> pd.Series:
     """In words, the case features of each row above the ``quantile`` of a normal reference.
 
@@ -685,7 +686,8 @@ def case_explanations(
     features
         :func:`case_features` rows to explain (the alerts).
     reference
-        :func:`case_features` of normal traffic (the training period).
+        :func:`case_features` of a reference period (the training period; it may hold some
+        attacks, which is why the default quantile is 0.99 and not higher).
     quantile
         A feature is named when it exceeds this quantile of the reference (and is non-zero).
     """
@@ -739,3 +741,103 @@ def evaluate_alerts(
         "precision": float(truth[flags].mean()) if n else float("nan"),
         "alerts per day": n / float(days),
     }
+
+
+# --- the threshold policy ----------------------------------------------------------------------
+class IncidentBudget(BaseEstimator):
+    """The lowest threshold at which no day of the fitting period has more than
+    ``max_incidents`` grouped incidents.
+
+    An analyst reads incidents, not events: a port scan of 50 events is one thing to look at.
+    :class:`~anomaly_tutorial.thresholds.AlertBudget` counts events, so one burst on a
+    validation day pushes its threshold above every burst; this policy counts the incidents
+    :func:`~anomaly_tutorial.thresholds.group_alerts` makes of the alerts (same ``key`` within
+    ``max_gap_s``), by the UTC day each incident starts.
+
+    Parameters
+    ----------
+    max_incidents
+        Most incidents allowed on any one day of the fitting period.
+    key, max_gap_s
+        Passed to :func:`~anomaly_tutorial.thresholds.group_alerts`.
+    n_candidates
+        Candidate thresholds: this many quantiles of the fitting scores between the 95th
+        percentile and the maximum (a budget of a few incidents a day never reaches lower).
+
+    Attributes
+    ----------
+    threshold_ : float
+    decision_ : dict
+        The choice as a JSON-serialisable record, with the fields of
+        :class:`~anomaly_tutorial.thresholds.ThresholdDecision` (``policy="incident_budget"``).
+
+    Notes
+    -----
+    The number of incidents is not monotone in the threshold (a lower threshold can merge two
+    incidents into one), so every candidate is tried and the lowest that keeps the budget wins.
+    """
+
+    def __init__(self, max_incidents: int = 10, key: str = "src_endpoint.ip",
+                 max_gap_s: float = 3600.0, n_candidates: int = 100) -> None:  # fmt: skip
+        self.max_incidents = max_incidents
+        self.key = key
+        self.max_gap_s = max_gap_s
+        self.n_candidates = n_candidates
+
+    def fit(self, scores: np.ndarray, events: pd.DataFrame, period_days: float) -> IncidentBudget:
+        """Choose the threshold on one period's scores and events (same order)."""
+        for name in ("max_incidents", "n_candidates"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        s = np.asarray(scores, dtype="float64")
+        if s.ndim != 1 or len(s) != len(events):
+            raise ValueError(f"scores: expected {len(events)} values (one per event), got {s.shape}")
+        if not np.isfinite(s).all():
+            raise ValueError(f"scores: {int((~np.isfinite(s)).sum())} NaN or infinite values")
+        if self.key not in events.columns:
+            raise ValueError(f"events: no column {self.key!r} to group alerts by")
+        candidates = np.unique(np.quantile(s, np.linspace(0.95, 1.0, self.n_candidates)))
+        chosen, worst = float(np.nextafter(s.max(), np.inf)), 0
+        for threshold in candidates[::-1]:
+            busiest = self._busiest_day(events[s >= threshold])
+            if busiest <= self.max_incidents:
+                chosen, worst = float(threshold), busiest
+        flags = s >= chosen
+        truth = events["is_anomaly"].to_numpy(dtype=bool) if "is_anomaly" in events else None
+        n = int(flags.sum())
+        self.threshold_ = chosen
+        self.decision_ = {
+            "policy": "incident_budget",
+            "params": self.get_params(),
+            "threshold": chosen,
+            "reason": (f"the lowest threshold at which no day of the period has more than "
+                       f"{self.max_incidents} incidents (busiest day: {worst})"),
+            "n_scores": int(s.size),
+            "period_days": float(period_days),
+            "n_alerts": n,
+            "alerts_per_day": n / float(period_days),
+            "precision": float(truth[flags].mean()) if truth is not None and n else None,
+            "recall": float(flags[truth].mean()) if truth is not None and truth.any() else None,
+        }  # fmt: skip
+        return self
+
+    def _busiest_day(self, alerts: pd.DataFrame) -> int:
+        from anomaly_tutorial.thresholds import group_alerts
+
+        alerts = alerts[alerts[self.key].notna()]
+        if alerts.empty:
+            return 0
+        incidents = group_alerts(alerts, key=self.key, max_gap_s=self.max_gap_s,
+                                 score_column=None).incidents  # fmt: skip
+        return int((incidents["start_time"] // DAY_MS).value_counts().max())
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        """Alerts (bool array) for new scores."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "decision_")
+        s = np.asarray(scores, dtype="float64")
+        if not np.isfinite(s).all():
+            raise ValueError(f"scores: {int((~np.isfinite(s)).sum())} NaN or infinite values")
+        return s >= self.threshold_
