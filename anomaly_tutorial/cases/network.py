@@ -316,10 +316,10 @@ def _context(events: pd.DataFrame) -> dict:
     api = events[events["api.operation"].isin(["CreateUser", "AttachRolePolicy"])]
     admin_names = set(api["actor.user.name"].dropna().astype(str))
     admins = [u for u in users if u[0] in admin_names] or users[:3]
-    if len(internal) < 30 or len(users) < 30:
+    if len(internal) < 20 or len(users) < 30:
         raise ValueError(
             f"dataset: too small for the campaigns ({len(internal)} internal addresses, "
-            f"{len(users)} accounts with logins; need at least 30 of each)"
+            f"{len(users)} accounts with logins; need at least 20 and 30)"
         )
     return {"internal_hosts": np.array(internal), "users": users, "admins": admins}
 
