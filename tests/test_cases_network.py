@@ -47,7 +47,9 @@ def test_injection_is_deterministic_and_seeded(base, injected):
     again, _ = network.inject_campaigns(base, config)
     pd.testing.assert_frame_equal(again, injected[0])
     other, _ = network.inject_campaigns(base, network.CampaignConfig(default_count=2, seed=6))
-    assert not other[other["is_anomaly"]]["time"].equals(injected[0][injected[0]["is_anomaly"]]["time"])
+    assert not other[other["is_anomaly"]]["time"].equals(
+        injected[0][injected[0]["is_anomaly"]]["time"]
+    )
 
 
 def test_base_events_kept_unchanged(base, injected):
@@ -131,14 +133,26 @@ def _events(rows: list[dict]) -> pd.DataFrame:
 
 
 def _login(t_s, src, user, ok=False, country="GB"):  # type: ignore[no-untyped-def]
-    return {"time": int(t_s * 1000), "class_uid": ocsf.AUTHENTICATION, "status_id": 1 if ok else 2,
-            "src_endpoint.ip": src, "user.name": user, "src_endpoint.location.country": country}
+    return {
+        "time": int(t_s * 1000),
+        "class_uid": ocsf.AUTHENTICATION,
+        "status_id": 1 if ok else 2,
+        "src_endpoint.ip": src,
+        "user.name": user,
+        "src_endpoint.location.country": country,
+    }
 
 
 def _flow(t_s, src, dst, port=443, bytes_out=500):  # type: ignore[no-untyped-def]
-    return {"time": int(t_s * 1000), "class_uid": ocsf.NETWORK_ACTIVITY, "status_id": 1,
-            "src_endpoint.ip": src, "dst_endpoint.ip": dst, "dst_endpoint.port": port,
-            "traffic.bytes_out": bytes_out}
+    return {
+        "time": int(t_s * 1000),
+        "class_uid": ocsf.NETWORK_ACTIVITY,
+        "status_id": 1,
+        "src_endpoint.ip": src,
+        "dst_endpoint.ip": dst,
+        "dst_endpoint.port": port,
+        "traffic.bytes_out": bytes_out,
+    }
 
 
 def test_brute_force_versus_spray_features_and_rules():

@@ -51,7 +51,7 @@ __all__ = [
     "network_case",
 ]
 
-#: Campaign name -> (anomaly kind, what it is). Kinds follow the book: point, contextual, collective.
+#: Campaign name -> (anomaly kind, what it is); kinds: point, contextual, collective.
 CAMPAIGNS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "port_scan": ("collective", "an external address probes many ports of one host"),
@@ -629,7 +629,7 @@ class SignatureRules(BaseEstimator):
         self.distinct_hosts = distinct_hosts
         self.bytes_out_mb = bytes_out_mb
 
-    def fit(self, features: pd.DataFrame | None = None, y=None) -> SignatureRules:  # noqa: ARG002
+    def fit(self, features: pd.DataFrame | None = None, y=None) -> SignatureRules:
         """Check the parameters (nothing is learned)."""
         for name in ("failed_logins", "distinct_ports", "distinct_hosts", "bytes_out_mb"):
             value = getattr(self, name)
@@ -778,7 +778,7 @@ class IncidentBudget(BaseEstimator):
     """
 
     def __init__(self, max_incidents: int = 10, key: str = "src_endpoint.ip",
-                 max_gap_s: float = 3600.0, n_candidates: int = 100) -> None:  # fmt: skip
+                 max_gap_s: float = 3600.0, n_candidates: int = 50) -> None:  # fmt: skip
         self.max_incidents = max_incidents
         self.key = key
         self.max_gap_s = max_gap_s
@@ -792,7 +792,9 @@ class IncidentBudget(BaseEstimator):
                 raise ValueError(f"{name}: must be a positive integer, got {value!r}")
         s = np.asarray(scores, dtype="float64")
         if s.ndim != 1 or len(s) != len(events):
-            raise ValueError(f"scores: expected {len(events)} values (one per event), got {s.shape}")
+            raise ValueError(
+                f"scores: expected {len(events)} values (one per event), got {s.shape}"
+            )
         if not np.isfinite(s).all():
             raise ValueError(f"scores: {int((~np.isfinite(s)).sum())} NaN or infinite values")
         if self.key not in events.columns:
