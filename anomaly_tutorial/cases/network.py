@@ -801,8 +801,9 @@ class IncidentBudget(BaseEstimator):
             raise ValueError(f"events: no column {self.key!r} to group alerts by")
         candidates = np.unique(np.quantile(s, np.linspace(0.95, 1.0, self.n_candidates)))
         chosen, worst = float(np.nextafter(s.max(), np.inf)), 0
+        keyed = events[[self.key, "time"]]
         for threshold in candidates[::-1]:
-            busiest = self._busiest_day(events[s >= threshold])
+            busiest = self._busiest_day(keyed[s >= threshold])
             if busiest <= self.max_incidents:
                 chosen, worst = float(threshold), busiest
         flags = s >= chosen
