@@ -107,7 +107,7 @@ class CampaignConfig:
     """
 
     campaigns_per_type: Mapping[str, int] | None = None
-    default_count: int = 6
+    default_count: int = 10
     seed: int = 13
     _counts: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
