@@ -43,6 +43,7 @@ limit baseline, the real-time monitor, severity and early warning) is in
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,10 +114,21 @@ _NOISE_SD = {
 }
 _NOISE_AR = 0.6
 # Size of a drift (at its end) and of a spike, per sensor.
-_DRIFT = {"motor_temp_c": 9.0, "coolant_temp_c": 6.0, "pressure_bar": 0.8,
-          "pump_vibration_mm_s": 1.0, "flow_m3_h": 14.0}
-_SPIKE = {"motor_temp_c": 14.0, "coolant_temp_c": 9.0, "pressure_bar": 1.8,
-          "pump_vibration_mm_s": 2.5, "flow_m3_h": 25.0, "power_kw": 45.0}
+_DRIFT = {
+    "motor_temp_c": 9.0,
+    "coolant_temp_c": 6.0,
+    "pressure_bar": 0.8,
+    "pump_vibration_mm_s": 1.0,
+    "flow_m3_h": 14.0,
+}
+_SPIKE = {
+    "motor_temp_c": 14.0,
+    "coolant_temp_c": 9.0,
+    "pressure_bar": 1.8,
+    "pump_vibration_mm_s": 2.5,
+    "flow_m3_h": 25.0,
+    "power_kw": 45.0,
+}
 _SHIFT_LOAD = {"day": 0.9, "evening": 0.75, "night": 0.55}
 _WEEKEND_LOAD = 0.15  # lighter load on Saturdays and Sundays
 _RAMP_DOWN_MIN = 30.0
@@ -257,14 +269,15 @@ def _stops(config: PlantConfig, times: np.ndarray) -> list[tuple[int, int]]:
             begin = start_ms + day * DAY_MS + int(hour * HOUR_MS)
             stops.append((begin, begin + int(length * HOUR_MS)))
     for day in config.maintenance_stops:
-        begin = start_ms + int(round(float(day) * DAY_MS / MINUTE_MS)) * MINUTE_MS
+        begin = start_ms + round(float(day) * DAY_MS / MINUTE_MS) * MINUTE_MS
         stops.append((begin, begin + int(config.stop_hours * HOUR_MS)))
     stops.sort()
-    for (s0, e0), (s1, _) in zip(stops, stops[1:], strict=False):
+    for (s0, e0), (s1, _) in itertools.pairwise(stops):
         if s1 < e0 + int((_RAMP_UP_MIN + _RAMP_DOWN_MIN) * MINUTE_MS):
             raise ValueError(
                 "PlantConfig.maintenance_stops: two planned stops overlap or leave no time to "
-                f"start up (stops at {pd.Timestamp(s0, unit='ms')} and {pd.Timestamp(s1, unit='ms')})"
+                f"start up (stops at {pd.Timestamp(s0, unit='ms')} and "
+                f"{pd.Timestamp(s1, unit='ms')})"
             )
     return stops
 
@@ -274,12 +287,13 @@ def _schedule(config: PlantConfig, times: np.ndarray, stops: list[tuple[int, int
     stamps = pd.to_datetime(times, unit="ms", utc=True)
     hour = stamps.hour.to_numpy() + stamps.minute.to_numpy() / 60.0
     weekend = stamps.day_of_week.to_numpy() >= 5
-    regime = np.where(hour < 6, "night", np.where(hour < 14, "day",
-                                                  np.where(hour < 22, "evening", "night")))
+    regime = np.where(
+        hour < 6, "night", np.where(hour < 14, "day", np.where(hour < 22, "evening", "night"))
+    )
     level = np.array([_SHIFT_LOAD[r] for r in regime]) - _WEEKEND_LOAD * weekend
     # smooth shift changes: a moving average over the shift-change ramp (causal is not
     # needed here: this is the plan the control system follows)
-    k = max(1, int(round(_SHIFT_RAMP_MIN * 60 / config.interval_s)))
+    k = max(1, round(_SHIFT_RAMP_MIN * 60 / config.interval_s))
     load = pd.Series(level).rolling(k, min_periods=1).mean().to_numpy().copy()
     regime = regime.astype(object)
     for begin, end in stops:
@@ -304,8 +318,13 @@ _DURATION_H = {  # (low, high) hours of each fault kind; spike = one reading
     "cooling": (1.5, 3.0),
 }
 _FAILURE_H = {"bearing": (1.0, 2.0), "cooling": (0.75, 1.25)}  # after the failure time
-_STUCK_SENSORS = ("motor_temp_c", "coolant_temp_c", "pressure_bar", "flow_m3_h",
-                  "pump_vibration_mm_s")
+_STUCK_SENSORS = (
+    "motor_temp_c",
+    "coolant_temp_c",
+    "pressure_bar",
+    "flow_m3_h",
+    "pump_vibration_mm_s",
+)
 _DRIFT_SENSORS = tuple(_DRIFT)
 _SPIKE_SENSORS = tuple(_SPIKE)
 
@@ -315,10 +334,17 @@ def _place_faults(config: PlantConfig, rng: np.random.Generator, stops) -> list[
     step = config.interval_s * 1000
     start_ms, end_ms = config.start_ms, config.start_ms + config.days * DAY_MS
     margin = HOUR_MS
-    busy = [(b - int(_RAMP_DOWN_MIN * MINUTE_MS) - margin, e + int(_RAMP_UP_MIN * MINUTE_MS)
-             + margin) for b, e in stops]
-    counts = {"bearing": config.n_bearing, "cooling": config.n_cooling, "drift": config.n_drift,
-              "stuck": config.n_stuck, "spike": config.n_spikes}
+    busy = [
+        (b - int(_RAMP_DOWN_MIN * MINUTE_MS) - margin, e + int(_RAMP_UP_MIN * MINUTE_MS) + margin)
+        for b, e in stops
+    ]
+    counts = {
+        "bearing": config.n_bearing,
+        "cooling": config.n_cooling,
+        "drift": config.n_drift,
+        "stuck": config.n_stuck,
+        "spike": config.n_spikes,
+    }
     faults = []
     for kind in ("bearing", "cooling", "drift", "stuck", "spike"):  # longest first
         n = counts[kind]
@@ -330,8 +356,11 @@ def _place_faults(config: PlantConfig, rng: np.random.Generator, stops) -> list[
                     length, after = step, 0
                 else:
                     length = int(rng.uniform(*_DURATION_H[kind]) * HOUR_MS) // step * step
-                    after = (int(rng.uniform(*_FAILURE_H[kind]) * HOUR_MS) // step * step
-                             if kind in _FAILURE_H else 0)
+                    after = (
+                        int(rng.uniform(*_FAILURE_H[kind]) * HOUR_MS) // step * step
+                        if kind in _FAILURE_H
+                        else 0
+                    )
                 total = length + after
                 if hi - lo <= total + step:
                     break
@@ -347,9 +376,7 @@ def _place_faults(config: PlantConfig, rng: np.random.Generator, stops) -> list[
                     f"{config.days} days; ask for fewer faults or more days"
                 )
             if hi - lo <= total + step:
-                raise ValueError(
-                    f"PlantConfig: {n} {kind} faults do not fit in {config.days} days"
-                )
+                raise ValueError(f"PlantConfig: {n} {kind} faults do not fit in {config.days} days")
             busy.append((begin, end))
             sensor = None
             if kind == "stuck":
@@ -358,11 +385,16 @@ def _place_faults(config: PlantConfig, rng: np.random.Generator, stops) -> list[
                 sensor = _DRIFT_SENSORS[int(rng.integers(len(_DRIFT_SENSORS)))]
             elif kind == "spike":
                 sensor = _SPIKE_SENSORS[int(rng.integers(len(_SPIKE_SENSORS)))]
-            faults.append({
-                "kind": kind, "sensor": sensor, "start": begin, "end": end - step,
-                "failure_time": begin + length if kind in _FAILURE_H else None,
-                "sign": float(rng.choice([-1.0, 1.0])) if kind in ("drift", "spike") else 1.0,
-            })
+            faults.append(
+                {
+                    "kind": kind,
+                    "sensor": sensor,
+                    "start": begin,
+                    "end": end - step,
+                    "failure_time": begin + length if kind in _FAILURE_H else None,
+                    "sign": float(rng.choice([-1.0, 1.0])) if kind in ("drift", "spike") else 1.0,
+                }
+            )
     faults.sort(key=lambda f: f["start"])
     for number, fault in enumerate(faults):
         fault["fault_id"] = f"F{number:03d}-{fault['kind']}"

@@ -32,8 +32,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from anomaly_tutorial.cases.sensors import EQUIPMENT, SAFETY_LIMITS, SENSORS, SETPOINT
 from anomaly_tutorial import timeseries as ts
+from anomaly_tutorial.cases.sensors import EQUIPMENT, SAFETY_LIMITS, SENSORS, SETPOINT
 from anomaly_tutorial.detectors import make_detector
 from anomaly_tutorial.triage import SeverityPolicy, SeverityRules
 
@@ -57,7 +57,9 @@ __all__ = [
 MINUTE_MS = 60_000
 
 
-def check_readings(readings: object, columns: Sequence[str], name: str = "readings") -> pd.DataFrame:
+def check_readings(
+    readings: object, columns: Sequence[str], name: str = "readings"
+) -> pd.DataFrame:
     """Validate a readings table: a ``time`` column and finite numbers in ``columns``.
 
     Raises
@@ -166,8 +168,15 @@ class LoadResiduals(BaseEstimator, TransformerMixin):
             lags[i] = s
         hour = ((times // MINUTE_MS) % 1440) / 60.0
         design = np.column_stack(
-            [np.ones_like(load), load, load**2, lags, (load > 0.01).astype(float),
-             np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)]
+            [
+                np.ones_like(load),
+                load,
+                load**2,
+                lags,
+                (load > 0.01).astype(float),
+                np.sin(2 * np.pi * hour / 24),
+                np.cos(2 * np.pi * hour / 24),
+            ]
         )
         return design, s
 
@@ -307,9 +316,13 @@ class PlantPipeline(BaseEstimator):
     detector_ : fitted detector
     """
 
-    def __init__(self, detector=None, features: str = "window",  # type: ignore[no-untyped-def]
-                 window: int = 15,
-                 time_constants_min: Sequence[float] = (10.0, 30.0, 90.0)) -> None:
+    def __init__(
+        self,
+        detector=None,
+        features: str = "window",  # type: ignore[no-untyped-def]
+        window: int = 15,
+        time_constants_min: Sequence[float] = (10.0, 30.0, 90.0),
+    ) -> None:
         self.detector = detector
         self.features = features
         self.window = window
@@ -328,8 +341,11 @@ class PlantPipeline(BaseEstimator):
         inputs = self._inputs(self.residuals_.transform(readings))
         if self.features == "window":
             self.scaler_ = StandardScaler().fit(inputs.to_numpy())
-            detector = (make_detector("iforest", n_estimators=200, random_state=0)
-                        if self.detector is None else clone(self.detector))
+            detector = (
+                make_detector("iforest", n_estimators=200, random_state=0)
+                if self.detector is None
+                else clone(self.detector)
+            )
             self.detector_ = detector.fit(self.scaler_.transform(inputs.to_numpy()))
         else:
             self.scaler_ = None
@@ -419,7 +435,8 @@ class PlantMonitor:
         self.n_seen += 1
         n = len(self._buffer)
         frame = pd.DataFrame(
-            np.array(self._buffer), columns=list(SENSORS),
+            np.array(self._buffer),
+            columns=list(SENSORS),
             index=pd.Index(time - residuals.interval_ms_ * np.arange(n - 1, -1, -1), name="time"),
         )
         return float(self.pipeline._score(self.pipeline._inputs(frame))[-1])
@@ -438,8 +455,11 @@ def fault_labels(readings: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def limit_proximity(readings: pd.DataFrame, ceilings: Mapping[str, float],
-                    limits: Mapping[str, float] = SAFETY_LIMITS) -> pd.DataFrame:
+def limit_proximity(
+    readings: pd.DataFrame,
+    ceilings: Mapping[str, float],
+    limits: Mapping[str, float] = SAFETY_LIMITS,
+) -> pd.DataFrame:
     """How far each reading has gone from its normal ceiling towards the trip limit, 0-100.
 
     ``100 * (x - ceiling) / (limit - ceiling)`` clipped to [0, 100] per sensor with a safety
@@ -522,9 +542,9 @@ def early_warning(alert_times: Sequence[int] | np.ndarray, faults: pd.DataFrame)
             "warned": first is not None,
             "caught": bool(during.size),
         }
-    out = pd.DataFrame.from_dict(rows, orient="index",
-                                 columns=["kind", "first_alert", "lead_time_min", "warned",
-                                          "caught"])
+    out = pd.DataFrame.from_dict(
+        rows, orient="index", columns=["kind", "first_alert", "lead_time_min", "warned", "caught"]
+    )
     out["first_alert"] = out["first_alert"].astype("Int64")
     out.index.name = "fault_id"
     return out
@@ -538,12 +558,17 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "Isolation Forest on windows": ("window 15", "window 30"),
     "LSTM autoencoder": ("raw readings", "load residuals"),
 }
-LIMIT_QUANTILES = {"quantile 0.99": 0.99, "quantile 0.995": 0.995, "quantile 0.999": 0.999,
-                    "max": 1.0}
+LIMIT_QUANTILES = {
+    "quantile 0.99": 0.99,
+    "quantile 0.995": 0.995,
+    "quantile 0.999": 0.999,
+    "max": 1.0,
+}
 
 
-def candidate_scores(readings: pd.DataFrame, period: np.ndarray, *,
-                     lstm_epochs: int = 8) -> pd.DataFrame:
+def candidate_scores(
+    readings: pd.DataFrame, period: np.ndarray, *, lstm_epochs: int = 8
+) -> pd.DataFrame:
     """Scores of every detector and option on the validation and test readings.
 
     Every detector is fitted on the ``"train"`` readings only and scores the later readings in
@@ -567,7 +592,7 @@ def candidate_scores(readings: pd.DataFrame, period: np.ndarray, *,
     if period.size != len(readings):
         raise ValueError(f"period: {period.size} labels for {len(readings)} readings")
     train_rows = period == "train"
-    if not train_rows.any() or train_rows[np.argmin(train_rows):].any():
+    if not train_rows.any() or train_rows[np.argmin(train_rows) :].any():
         raise ValueError("period: the training readings must come first and not be empty")
     train, later = readings[train_rows], readings[~train_rows]
     out: dict[tuple[str, str], np.ndarray] = {}
@@ -577,27 +602,32 @@ def candidate_scores(readings: pd.DataFrame, period: np.ndarray, *,
     residuals = residual_model.transform(readings)
     r_train, r_later = residuals[train_rows], residuals[~train_rows]
     out[("robust z on residuals", "robust z-score")] = (
-        ts.RobustZScoreDetector().fit(r_train).score_samples(r_later))
+        ts.RobustZScoreDetector().fit(r_train).score_samples(r_later)
+    )
     for option, lam in (("lambda 0.05", 0.05), ("lambda 0.2", 0.2)):
         out[("EWMA on residuals", option)] = (
-            ts.EWMADetector(lam=lam).fit(r_train).score_samples(r_later))
+            ts.EWMADetector(lam=lam).fit(r_train).score_samples(r_later)
+        )
     for option, window in (("window 15", 15), ("window 30", 30)):
         pipeline = PlantPipeline(window=window).fit(train)
         out[("Isolation Forest on windows", option)] = pipeline.score_samples(readings)[~train_rows]
     raw = readings.set_index("time")[[SETPOINT, *SENSORS]]
     inputs = {"raw readings": raw, "load residuals": residuals / residual_model.scale_}
     for option, frame in inputs.items():
-        lstm = ts.LSTMAutoencoderDetector(window=30, hidden_size=16, epochs=lstm_epochs,
-                                          stride=4, batch_size=64, seed=0)
+        lstm = ts.LSTMAutoencoderDetector(
+            window=30, hidden_size=16, epochs=lstm_epochs, stride=4, batch_size=64, seed=0
+        )
         out[("LSTM autoencoder", option)] = lstm.fit(frame[train_rows]).score_samples(
-            frame[~train_rows])
+            frame[~train_rows]
+        )
     table = pd.DataFrame(out, index=pd.Index(later["time"].to_numpy(), name="time"))
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["detector", "option"])
     return table
 
 
-def score_table(readings: pd.DataFrame, scores: np.ndarray | pd.Series,
-                period: np.ndarray) -> pd.DataFrame:
+def score_table(
+    readings: pd.DataFrame, scores: np.ndarray | pd.Series, period: np.ndarray
+) -> pd.DataFrame:
     """Scores in the book's score-table form (:data:`anomaly_tutorial.thresholds.SCORE_COLUMNS`),
     so that the threshold policies and :func:`~anomaly_tutorial.thresholds.evaluate_decision`
     apply; one fault is one incident, the line is the entity."""
@@ -606,17 +636,19 @@ def score_table(readings: pd.DataFrame, scores: np.ndarray | pd.Series,
     values = np.asarray(scores, dtype=float)
     if values.size != len(readings):
         raise ValueError(f"scores: {values.size} values for {len(readings)} readings")
-    table = pd.DataFrame({
-        "id": readings["time"].astype(str).to_numpy(),
-        "time": readings["time"].to_numpy(np.int64),
-        "period": np.asarray(period, dtype=object),
-        "score": values,
-        "is_anomaly": readings["is_anomaly"].to_numpy(bool),
-        "anomaly_type": readings["fault_kind"].to_numpy(object),
-        "incident_id": readings["fault_id"].to_numpy(object),
-        "entity": "line 1",
-        "service": "line 1",
-    })
+    table = pd.DataFrame(
+        {
+            "id": readings["time"].astype(str).to_numpy(),
+            "time": readings["time"].to_numpy(np.int64),
+            "period": np.asarray(period, dtype=object),
+            "score": values,
+            "is_anomaly": readings["is_anomaly"].to_numpy(bool),
+            "anomaly_type": readings["fault_kind"].to_numpy(object),
+            "incident_id": readings["fault_id"].to_numpy(object),
+            "entity": "line 1",
+            "service": "line 1",
+        }
+    )
     for name in ("id", "period", "anomaly_type", "incident_id", "entity", "service"):
         table[name] = table[name].astype("string")
     return table[list(SCORE_COLUMNS)]
