@@ -200,10 +200,14 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
     categories = list(CATEGORIES)
 
     # Merchants: a category, a country (most at home in the US) and a popularity.
-    m_category = rng.choice(categories, size=config.n_merchants,
-                            p=[0.2, 0.2, 0.1, 0.07, 0.13, 0.08, 0.08, 0.04, 0.06, 0.04])
-    m_country = rng.choice(COUNTRIES, size=config.n_merchants,
-                           p=[0.6, 0.08, 0.08, 0.07, 0.07, 0.05, 0.05])
+    m_category = rng.choice(
+        categories,
+        size=config.n_merchants,
+        p=[0.2, 0.2, 0.1, 0.07, 0.13, 0.08, 0.08, 0.04, 0.06, 0.04],
+    )
+    m_country = rng.choice(
+        COUNTRIES, size=config.n_merchants, p=[0.6, 0.08, 0.08, 0.07, 0.07, 0.05, 0.05]
+    )
     m_country[np.isin(m_category, list(ONLINE_CATEGORIES))] = "US"
     m_popularity = rng.pareto(1.5, size=config.n_merchants) + 1.0
     merchant_ids = np.array([f"m{i:04d}" for i in range(config.n_merchants)])
@@ -214,11 +218,13 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
         home = str(rng.choice(COUNTRIES, p=HOME_COUNTRY_SHARES))
         local = np.flatnonzero((m_country == home) | np.isin(m_category, list(ONLINE_CATEGORIES)))
         weights = m_popularity[local] / m_popularity[local].sum()
-        favourites = rng.choice(local, size=min(len(local), int(rng.integers(5, 14))),
-                                replace=False, p=weights)
+        favourites = rng.choice(
+            local, size=min(len(local), int(rng.integers(5, 14))), replace=False, p=weights
+        )
         # Cardholders rarely buy jewelry or electronics; takeovers do.
         fav_ok = ~np.isin(m_category[favourites], ["jewelry", "electronics"]) | (
-            rng.uniform(size=favourites.size) < 0.2)
+            rng.uniform(size=favourites.size) < 0.2
+        )
         favourites = favourites[fav_ok] if fav_ok.any() else favourites
         rate = float(np.exp(rng.normal(np.log(2.2), 0.5)))  # purchases per day
         amount_factor = float(np.exp(rng.normal(0.0, 0.45)))
@@ -227,11 +233,14 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
         if rng.uniform() < config.travel_probability:
             trip_start = start + int(rng.uniform(0, length - 4 * DAY_MS))
             abroad = [x for x in COUNTRIES if x != home]
-            trip = (trip_start, trip_start + int(rng.uniform(2, 4) * DAY_MS),
-                    str(rng.choice(abroad)))
+            trip = (
+                trip_start,
+                trip_start + int(rng.uniform(2, 4) * DAY_MS),
+                str(rng.choice(abroad)),
+            )
         for day in range(config.days):
             day_start = start + day * DAY_MS
-            weekday = pd.Timestamp(day_start, unit="ms").dayofweek
+            weekday = pd.Timestamp(day_start, unit="ms").day_of_week
             factor = {5: 1.15, 6: 0.7}.get(weekday, 1.0)
             n = int(rng.poisson(rate * factor))
             if n == 0:
@@ -240,8 +249,9 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
             for t in np.sort(times):
                 abroad_now = trip is not None and trip[0] <= t < trip[1]
                 if abroad_now:
-                    pool = np.flatnonzero((m_country == trip[2])
-                                          & ~np.isin(m_category, list(ONLINE_CATEGORIES)))
+                    pool = np.flatnonzero(
+                        (m_country == trip[2]) & ~np.isin(m_category, list(ONLINE_CATEGORIES))
+                    )
                     m = int(rng.choice(pool)) if pool.size else int(rng.choice(favourites))
                 elif rng.uniform() < 0.85:
                     m = int(rng.choice(favourites))
@@ -249,8 +259,9 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
                     m = int(rng.choice(local, p=weights))
                 mu, sigma = CATEGORIES[m_category[m]]
                 amount = float(np.exp(rng.normal(mu, sigma))) * amount_factor
-                rows.append(_row(t, card, merchant_ids[m], m_category[m], m_country[m], home,
-                                 amount))
+                rows.append(
+                    _row(t, card, merchant_ids[m], m_category[m], m_country[m], home, amount)
+                )
     frame = pd.DataFrame(rows)
     cards_home = frame.groupby("card_id")["home_country"].first()
     cards_all = np.array(sorted(cards_home.index))
@@ -270,8 +281,17 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
                 k = int(rng.integers(4, 10))
                 offsets = np.sort(rng.uniform(0, 25, size=k)) * MINUTE_MS
                 for off in offsets:
-                    new.append(_row(int(t0 + off), card, merchant_ids[m], m_category[m],
-                                    m_country[m], home, float(rng.uniform(0.5, 4.0))))
+                    new.append(
+                        _row(
+                            int(t0 + off),
+                            card,
+                            merchant_ids[m],
+                            m_category[m],
+                            m_country[m],
+                            home,
+                            float(rng.uniform(0.5, 4.0)),
+                        )
+                    )
             elif fraud_type == "account_takeover":
                 k = int(rng.integers(3, 7))
                 offsets = np.sort(rng.uniform(0, 8, size=k)) * HOUR_MS
@@ -281,46 +301,80 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
                     m = int(rng.choice(pool))
                     mu, sigma = CATEGORIES[cat]
                     amount = float(np.exp(rng.normal(mu + 0.5, sigma * 0.6)))
-                    new.append(_row(int(t0 + off), card, merchant_ids[m], cat, m_country[m],
-                                    home, amount))
+                    new.append(
+                        _row(int(t0 + off), card, merchant_ids[m], cat, m_country[m], home, amount)
+                    )
             elif fraud_type == "geo_velocity":
                 # A home purchase, then a card-present one abroad 20-120 minutes later.
-                home_pool = np.flatnonzero((m_country == home)
-                                           & ~np.isin(m_category, list(ONLINE_CATEGORIES)))
-                far_pool = np.flatnonzero((m_country != home)
-                                          & ~np.isin(m_category, list(ONLINE_CATEGORIES)))
+                home_pool = np.flatnonzero(
+                    (m_country == home) & ~np.isin(m_category, list(ONLINE_CATEGORIES))
+                )
+                far_pool = np.flatnonzero(
+                    (m_country != home) & ~np.isin(m_category, list(ONLINE_CATEGORIES))
+                )
                 m_home, m_far = int(rng.choice(home_pool)), int(rng.choice(far_pool))
                 mu, sigma = CATEGORIES[m_home_cat := m_category[m_home]]
-                rows.append(_row(int(t0), card, merchant_ids[m_home], m_home_cat,
-                                 m_country[m_home], home, float(np.exp(rng.normal(mu, sigma)))))
+                rows.append(
+                    _row(
+                        int(t0),
+                        card,
+                        merchant_ids[m_home],
+                        m_home_cat,
+                        m_country[m_home],
+                        home,
+                        float(np.exp(rng.normal(mu, sigma))),
+                    )
+                )
                 mu, sigma = CATEGORIES[m_category[m_far]]
-                new.append(_row(int(t0 + rng.uniform(20, 120) * MINUTE_MS), card,
-                                merchant_ids[m_far], m_category[m_far], m_country[m_far], home,
-                                float(np.exp(rng.normal(mu + 0.3, sigma)))))
+                new.append(
+                    _row(
+                        int(t0 + rng.uniform(20, 120) * MINUTE_MS),
+                        card,
+                        merchant_ids[m_far],
+                        m_category[m_far],
+                        m_country[m_far],
+                        home,
+                        float(np.exp(rng.normal(mu + 0.3, sigma))),
+                    )
+                )
             else:  # merchant_compromise: many cards at one ordinary merchant within hours
-                pool = np.flatnonzero(~np.isin(m_category, list(ONLINE_CATEGORIES))
-                                      & (m_country == "US"))
+                pool = np.flatnonzero(
+                    ~np.isin(m_category, list(ONLINE_CATEGORIES)) & (m_country == "US")
+                )
                 m = int(rng.choice(pool))
                 k = int(rng.integers(10, 18))
                 victims = rng.choice(cards_all, size=k, replace=False)
                 offsets = np.sort(rng.uniform(0, 4, size=k)) * HOUR_MS
                 mu, sigma = CATEGORIES[m_category[m]]
                 for victim, off in zip(victims, offsets, strict=True):
-                    new.append(_row(int(t0 + off), str(victim), merchant_ids[m], m_category[m],
-                                    m_country[m], str(cards_home[victim]),
-                                    float(np.exp(rng.normal(mu + 0.8, sigma)))))
+                    new.append(
+                        _row(
+                            int(t0 + off),
+                            str(victim),
+                            merchant_ids[m],
+                            m_category[m],
+                            m_country[m],
+                            str(cards_home[victim]),
+                            float(np.exp(rng.normal(mu + 0.8, sigma))),
+                        )
+                    )
                 card = ",".join(sorted(map(str, victims)))
             for r in new:
                 r.update(is_fraud=True, fraud_type=fraud_type, case_id=case_id)
             fraud_rows.extend(new)
-            cases.append({
-                "case_id": case_id, "fraud_type": fraud_type,
-                "start": min(r["time"] for r in new), "end": max(r["time"] for r in new),
-                "n_transactions": len(new), "amount": float(sum(r["amount"] for r in new)),
-                "cards": card,
-            })
+            cases.append(
+                {
+                    "case_id": case_id,
+                    "fraud_type": fraud_type,
+                    "start": min(r["time"] for r in new),
+                    "end": max(r["time"] for r in new),
+                    "n_transactions": len(new),
+                    "amount": float(sum(r["amount"] for r in new)),
+                    "cards": card,
+                }
+            )
             case_id += 1
-    extra = pd.DataFrame(rows[len(frame):])  # the geo-velocity cases' legitimate home purchases
+    extra = pd.DataFrame(rows[len(frame) :])  # the geo-velocity cases' legitimate home purchases
     frame = pd.concat([frame, extra, pd.DataFrame(fraud_rows)], ignore_index=True)
     frame = frame[(frame["time"] >= start) & (frame["time"] < start + length)]
     frame = frame.sort_values(["time", "card_id"], kind="stable").reset_index(drop=True)
@@ -333,9 +387,18 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
 
 
 def _row(t, card, merchant, category, country, home, amount) -> dict:
-    return {"time": int(t), "card_id": card, "merchant_id": str(merchant),
-            "category": str(category), "country": str(country), "home_country": home,
-            "amount": float(amount), "is_fraud": False, "fraud_type": "none", "case_id": -1}
+    return {
+        "time": int(t),
+        "card_id": card,
+        "merchant_id": str(merchant),
+        "category": str(category),
+        "country": str(country),
+        "home_country": home,
+        "amount": float(amount),
+        "is_fraud": False,
+        "fraud_type": "none",
+        "case_id": -1,
+    }
 
 
 def card_split(config: CardConfig | None = None) -> BookSplit:
@@ -346,9 +409,12 @@ def card_split(config: CardConfig | None = None) -> BookSplit:
     """
     config = CardConfig() if config is None else config
     start, days = config.start_ms, config.days
-    return BookSplit(start, start + round(days * TRAIN_FRACTION) * DAY_MS,
-                     start + round(days * VALIDATION_END_FRACTION) * DAY_MS,
-                     start + days * DAY_MS)
+    return BookSplit(
+        start,
+        start + round(days * TRAIN_FRACTION) * DAY_MS,
+        start + round(days * VALIDATION_END_FRACTION) * DAY_MS,
+        start + days * DAY_MS,
+    )
 
 
 #: Columns :func:`card_features` returns, with what each measures (for explanations).
@@ -366,17 +432,26 @@ FEATURES: dict[str, str] = {
     "hours_since_other_country": "hours since the card's last purchase in another country",
     "merchant_cards_vs_usual": "log of the merchant's purchases in the previous 6 h over its usual",
 }
-REQUIRED = ("transaction_id", "time", "card_id", "merchant_id", "category", "country",
-            "home_country", "amount")
+REQUIRED = (
+    "transaction_id",
+    "time",
+    "card_id",
+    "merchant_id",
+    "category",
+    "country",
+    "home_country",
+    "amount",
+)
 _MAX_HOURS = 72.0
 _DEFAULT_LOG_AMOUNT = 3.6  # prior for a card's first purchase (a typical grocery amount)
 
 
 def check_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Validate a transaction table; raise ValueError naming the record, the field and the problem."""
+    """Validate a transaction table; a ValueError names the record, the field and the problem."""
     if not isinstance(transactions, pd.DataFrame):
-        raise TypeError(f"transactions: expected a pandas DataFrame, got "
-                        f"{type(transactions).__name__}")
+        raise TypeError(
+            f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}"
+        )
     missing = [c for c in REQUIRED if c not in transactions.columns]
     if missing:
         raise ValueError(f"transactions: missing columns {missing}; needed: {list(REQUIRED)}")
@@ -388,18 +463,23 @@ def check_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
             what = "a positive number (USD)" if column == "amount" else "epoch milliseconds >= 0"
             raise ValueError(
                 f"transaction {transactions['transaction_id'].iloc[i]!r}: field {column!r} must "
-                f"be {what}, got {transactions[column].iloc[i]!r} ({int(bad.sum())} bad rows)")
+                f"be {what}, got {transactions[column].iloc[i]!r} ({int(bad.sum())} bad rows)"
+            )
     for column in ("card_id", "merchant_id", "category", "country", "home_country"):
         bad = transactions[column].isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"transaction {transactions['transaction_id'].iloc[i]!r}: field "
-                             f"{column!r} is missing ({int(bad.sum())} bad rows)")
+            raise ValueError(
+                f"transaction {transactions['transaction_id'].iloc[i]!r}: field "
+                f"{column!r} is missing ({int(bad.sum())} bad rows)"
+            )
     duplicated = transactions["transaction_id"].duplicated()
     if duplicated.any():
         i = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise ValueError(f"transaction {transactions['transaction_id'].iloc[i]!r}: field "
-                         "'transaction_id' is duplicated")
+        raise ValueError(
+            f"transaction {transactions['transaction_id'].iloc[i]!r}: field "
+            "'transaction_id' is duplicated"
+        )
     return transactions
 
 
@@ -431,8 +511,7 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
         message names the transaction and the field.
     """
     check_transactions(transactions)
-    order = np.lexsort((transactions["transaction_id"].to_numpy(),
-                        transactions["time"].to_numpy()))
+    order = np.lexsort((transactions["transaction_id"].to_numpy(), transactions["time"].to_numpy()))
     tx = transactions.iloc[order]
     t = tx["time"].to_numpy(dtype="int64")
     log_amount = np.log(tx["amount"].to_numpy(dtype="float64"))
@@ -462,7 +541,8 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
         elapsed_days = np.maximum((times - times[0]) / DAY_MS, 1.0)
         usual_daily = np.maximum(spent / elapsed_days, 20.0)
         out.iloc[rows, out.columns.get_loc("spend_24h_vs_card")] = np.log1p(
-            (spent - spent[start_day]) / usual_daily)
+            (spent - spent[start_day]) / usual_daily
+        )
         countries = tx["country"].to_numpy()[rows]
         last_seen: dict[str, int] = {}
         since = np.full(rows.size, _MAX_HOURS)
@@ -483,7 +563,8 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
         elapsed = np.maximum((times - times[0]) / HOUR_MS, 24.0)
         usual = np.arange(rows.size) / elapsed * 6.0
         out.iloc[rows, out.columns.get_loc("merchant_cards_vs_usual")] = np.log1p(
-            recent) - np.log1p(usual)
+            recent
+        ) - np.log1p(usual)
     return out.loc[transactions.index].astype("float64")
 
 
@@ -494,20 +575,24 @@ def analyst_rule(transactions: pd.DataFrame, features: pd.DataFrame) -> np.ndarr
     the previous hour, and a purchase at a merchant the card never used that is over 200 USD.
     """
     amount = transactions["amount"].to_numpy(dtype="float64")
-    return ((amount > 500).astype(int) + features["foreign"].to_numpy().astype(int)
-            + (features["card_tx_last_hour"].to_numpy() >= 3).astype(int)
-            + ((features["new_merchant"].to_numpy() > 0) & (amount > 200)).astype(int)
-            ).astype("float64")
+    return (
+        (amount > 500).astype(int)
+        + features["foreign"].to_numpy().astype(int)
+        + (features["card_tx_last_hour"].to_numpy() >= 3).astype(int)
+        + ((features["new_merchant"].to_numpy() > 0) & (amount > 200)).astype(int)
+    ).astype("float64")
 
 
 def decision_tiers(scores: np.ndarray, block: float, review: float, monitor: float) -> np.ndarray:
     """``"block"`` / ``"review"`` / ``"monitor"`` / ``"allow"`` from three score thresholds."""
     if not block >= review >= monitor:
-        raise ValueError(f"thresholds: need block >= review >= monitor, got {block}, {review}, "
-                         f"{monitor}")
+        raise ValueError(
+            f"thresholds: need block >= review >= monitor, got {block}, {review}, {monitor}"
+        )
     s = np.asarray(scores, dtype="float64")
-    return np.select([s >= block, s >= review, s >= monitor], ["block", "review", "monitor"],
-                     "allow")
+    return np.select(
+        [s >= block, s >= review, s >= monitor], ["block", "review", "monitor"], "allow"
+    )
 
 
 def business_outcome(
@@ -545,7 +630,8 @@ def business_outcome(
         "alerts_per_day": float(alerted.sum()) / days,
         "blocks_per_day": float(blocked.sum()) / days,
         "precision": float((alerted & fraud).sum() / alerted.sum()) if alerted.any() else np.nan,
-        "block_precision": float((blocked & fraud).sum() / blocked.sum()) if blocked.any()
+        "block_precision": float((blocked & fraud).sum() / blocked.sum())
+        if blocked.any()
         else np.nan,
         "case_recall": len(caught_cases) / len(all_cases) if all_cases else np.nan,
         "fraud_amount": float(amount[fraud].sum()),
@@ -583,8 +669,11 @@ def explain_alerts(features: pd.DataFrame, reference: pd.DataFrame, top_k: int =
     words = []
     for i in range(len(features)):
         top = z.iloc[i].abs().sort_values(ascending=False).index[:top_k]
-        words.append("; ".join(f"{FEATURES[f]} = {features.iloc[i][f]:.3g} (usual "
-                               f"{median[f]:.3g})" for f in top))
+        words.append(
+            "; ".join(
+                f"{FEATURES[f]} = {features.iloc[i][f]:.3g} (usual {median[f]:.3g})" for f in top
+            )
+        )
     return pd.Series(words, index=features.index, name="explanation")
 
 
@@ -606,8 +695,10 @@ def detector_scores(
     center = train.median()
     scale = np.maximum(pd.Series(mad_scale(train.to_numpy(), axis=0), index=train.columns), 0.1)
     scaled = ((features - center) / scale).to_numpy()
-    scores = {name: detector.fit(scaled[period == "train"]).score_samples(scaled)
-              for name, detector in detectors.items()}
+    scores = {
+        name: detector.fit(scaled[period == "train"]).score_samples(scaled)
+        for name, detector in detectors.items()
+    }
     scores["analyst rule"] = analyst_rule(transactions, features)
     return pd.DataFrame(scores, index=transactions.index)
 
@@ -636,10 +727,15 @@ def compare_at_cost(
     for name in scores.columns:
         s = scores[name].to_numpy(dtype="float64")
         policy = ExpectedCost(blocked_customer_cost, miss_cost).fit(
-            s[val], y[val], period_days=split.days["validation"])
+            s[val], y[val], period_days=split.days["validation"]
+        )
         tiers = np.where(policy.predict(s[test]), "block", "allow")
-        outcome = business_outcome(transactions[test], tiers, split.days["test"],
-                                   blocked_customer_cost, 0.0)
-        rows[name] = {"validation PR-AUC": pr_auc(y[val], s[val]),
-                      "test PR-AUC": pr_auc(y[test], s[test]), **outcome}
+        outcome = business_outcome(
+            transactions[test], tiers, split.days["test"], blocked_customer_cost, 0.0
+        )
+        rows[name] = {
+            "validation PR-AUC": pr_auc(y[val], s[val]),
+            "test PR-AUC": pr_auc(y[test], s[test]),
+            **outcome,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")

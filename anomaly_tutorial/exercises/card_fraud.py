@@ -31,12 +31,18 @@ def burst_frame():
     from anomaly_tutorial.cases.cards import CardConfig
 
     start = CardConfig().start_ms
-    return pd.DataFrame({
-        "transaction_id": [f"t{i}" for i in range(len(BURST_MINUTES))],
-        "time": [start + m * 60_000 for m in BURST_MINUTES],
-        "card_id": "c1", "merchant_id": "m1", "category": "digital_goods", "country": "US",
-        "home_country": "US", "amount": list(BURST_AMOUNTS),
-    })
+    return pd.DataFrame(
+        {
+            "transaction_id": [f"t{i}" for i in range(len(BURST_MINUTES))],
+            "time": [start + m * 60_000 for m in BURST_MINUTES],
+            "card_id": "c1",
+            "merchant_id": "m1",
+            "category": "digital_goods",
+            "country": "US",
+            "home_country": "US",
+            "amount": list(BURST_AMOUNTS),
+        }
+    )
 
 
 def outcome_frame():
@@ -44,11 +50,15 @@ def outcome_frame():
     import pandas as pd
 
     n = len(OUTCOME_AMOUNTS)
-    return pd.DataFrame({
-        "time": [i * 600_000 for i in range(n)], "card_id": ["c1"] * (n - 1) + ["c2"],
-        "amount": list(OUTCOME_AMOUNTS), "is_fraud": list(OUTCOME_FRAUD),
-        "case_id": [0 if f else -1 for f in OUTCOME_FRAUD],
-    })
+    return pd.DataFrame(
+        {
+            "time": [i * 600_000 for i in range(n)],
+            "card_id": ["c1"] * (n - 1) + ["c2"],
+            "amount": list(OUTCOME_AMOUNTS),
+            "is_fraud": list(OUTCOME_FRAUD),
+            "case_id": [0 if f else -1 for f in OUTCOME_FRAUD],
+        }
+    )
 
 
 def _burst_answer() -> float:
@@ -69,15 +79,21 @@ def _outcome_answer() -> float:
 
     from anomaly_tutorial.cases.cards import business_outcome
 
-    result = business_outcome(outcome_frame(), np.asarray(OUTCOME_TIERS), days=1.0,
-                              blocked_customer_cost=COST_FALSE_ALARM, review_cost=0.0)
+    result = business_outcome(
+        outcome_frame(),
+        np.asarray(OUTCOME_TIERS),
+        days=1.0,
+        blocked_customer_cost=COST_FALSE_ALARM,
+        review_cost=0.0,
+    )
     return result["money_saved"]
 
 
 @exercise(
     "card-fraud-1",
-    hint="Count the card's earlier purchases under 5 USD in the hour before the last one; the "
-    "purchase itself does not count, and neither does one exactly 60 minutes earlier or more.",
+    hint="Count the card's earlier purchases under 5 USD in the 60 minutes before the last one "
+    "(one exactly 60 minutes earlier counts, one more than 60 minutes earlier does not); the "
+    "purchase itself does not count.",
 )
 def _check_card_fraud_1(answer: object) -> bool:
     return close_to(answer, _burst_answer(), rtol=0.0, atol=0.0)
