@@ -228,3 +228,35 @@ def test_analyst_rule_and_explanations(small: cards.CardData) -> None:
     assert len(words) == 3 and all(";" in w and "usual" in w for w in words)
     with pytest.raises(ValueError, match="top_k"):
         cards.explain_alerts(features.head(3), features, top_k=0)
+
+
+def test_detector_scores_fit_on_train_only_and_compare(small: cards.CardData) -> None:
+    from anomaly_tutorial.detectors import make_detector
+
+    tx = small.transactions
+    features = cards.card_features(tx)
+    split = cards.card_split(small.config)
+    scores = cards.detector_scores(features, tx, split, {"ECOD": make_detector("ecod")})
+    assert list(scores.columns) == ["ECOD", "analyst rule"]
+    assert scores.index.equals(tx.index) and np.isfinite(scores.to_numpy()).all()
+    # Changing the test period's rows does not change the scores of the training rows.
+    period = split.period_of(tx["time"].to_numpy())
+    shifted = features.copy()
+    shifted.loc[period == "test", "log_amount"] += 5.0
+    again = cards.detector_scores(shifted, tx, split, {"ECOD": make_detector("ecod")})
+    np.testing.assert_allclose(
+        again.loc[period == "train", "ECOD"], scores.loc[period == "train", "ECOD"]
+    )
+    table = cards.compare_at_cost(scores, tx, split, 25.0, 300.0)
+    assert set(table.index) == {"ECOD", "analyst rule"}
+    assert ((table["test PR-AUC"] >= 0) & (table["test PR-AUC"] <= 1)).all()
+    assert (table["money_saved"] <= table["fraud_amount"] + 1e-9).all()
+
+
+def test_case_recall_counts_cases_not_transactions(small: cards.CardData) -> None:
+    tx = small.transactions
+    fraud = tx["is_fraud"].to_numpy()
+    first_of_case = fraud & ~tx["case_id"].duplicated().to_numpy()
+    assert cards.case_recall(tx, first_of_case) == 1.0
+    assert cards.case_recall(tx, np.zeros(len(tx), dtype=bool)) == 0.0
+    assert cards.case_recall(tx, ~fraud) == 0.0
