@@ -260,3 +260,14 @@ def test_case_recall_counts_cases_not_transactions(small: cards.CardData) -> Non
     assert cards.case_recall(tx, first_of_case) == 1.0
     assert cards.case_recall(tx, np.zeros(len(tx), dtype=bool)) == 0.0
     assert cards.case_recall(tx, ~fraud) == 0.0
+
+
+def test_fit_supervised_is_the_default_model(small: cards.CardData) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    tx = small.transactions
+    features = cards.card_features(tx)
+    y = tx["is_fraud"].to_numpy()
+    ours = cards.fit_supervised(features, y).predict_proba(features)[:, 1]
+    reference = HistGradientBoostingClassifier(random_state=0).fit(features, y)
+    np.testing.assert_allclose(ours, reference.predict_proba(features)[:, 1], rtol=1e-6)

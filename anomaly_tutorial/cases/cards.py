@@ -16,8 +16,9 @@ causally: a transaction's features depend only on earlier transactions.
 
 Public objects: :class:`CardConfig`, :class:`CardData`, :func:`generate_transactions`,
 :func:`card_split`, :func:`card_features`, :data:`FEATURES`, :data:`FRAUD_TYPES`,
-:func:`analyst_rule`, :func:`decision_tiers`, :func:`business_outcome`,
-:func:`explain_alerts`.
+:func:`check_transactions`, :func:`analyst_rule`, :func:`detector_scores`,
+:func:`compare_at_cost`, :func:`decision_tiers`, :func:`business_outcome`, :func:`case_recall`,
+:func:`explain_alerts`, :func:`fit_supervised`.
 """
 
 from __future__ import annotations
@@ -739,3 +740,20 @@ def compare_at_cost(
             **outcome,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def fit_supervised(features: pd.DataFrame, labels: np.ndarray, random_state: int = 0):
+    """A gradient-boosted tree classifier on labelled transactions, the supervised comparison.
+
+    scikit-learn's ``HistGradientBoostingClassifier`` with default settings, fitted with one
+    OpenMP thread: on ten thousand rows it fits in about half a second that way, while its
+    default thread pool can spin for many seconds on a busy machine with few cores (measured
+    20 s on the book's 2-core machine under load). The model is the same either way.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return HistGradientBoostingClassifier(random_state=random_state).fit(
+            features, np.asarray(labels, dtype=bool)
+        )
