@@ -517,7 +517,7 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
     t = tx["time"].to_numpy(dtype="int64")
     log_amount = np.log(tx["amount"].to_numpy(dtype="float64"))
     hour = (t % DAY_MS) / HOUR_MS
-    out = pd.DataFrame(index=tx.index, columns=list(FEATURES), dtype="float64")
+    out = {name: np.zeros(len(tx)) for name in FEATURES}
     out["log_amount"] = log_amount
     out["foreign"] = (tx["country"].to_numpy() != tx["home_country"].to_numpy()).astype(float)
     card_groups = tx.groupby("card_id", sort=False).indices
@@ -525,25 +525,23 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
         times, la, hrs = t[rows], log_amount[rows], hour[rows]
         previous_median = pd.Series(la).expanding().median().shift(1).to_numpy(copy=True)
         previous_median[0] = _DEFAULT_LOG_AMOUNT
-        out.iloc[rows, out.columns.get_loc("amount_vs_card")] = la - previous_median
+        out["amount_vs_card"][rows] = la - previous_median
         angle = hrs / 24 * 2 * np.pi
         s, c = np.r_[0, np.cumsum(np.sin(angle))[:-1]], np.r_[0, np.cumsum(np.cos(angle))[:-1]]
         usual = np.where((s == 0) & (c == 0), 14.0, (np.arctan2(s, c) / (2 * np.pi) * 24) % 24)
         diff = np.abs(hrs - usual)
-        out.iloc[rows, out.columns.get_loc("hour_offset")] = np.minimum(diff, 24 - diff)
+        out["hour_offset"][rows] = np.minimum(diff, 24 - diff)
         gaps = np.r_[_MAX_HOURS * 3600, np.diff(times) / 1000.0]
-        out.iloc[rows, out.columns.get_loc("log_gap_s")] = np.log1p(gaps)
-        out.iloc[rows, out.columns.get_loc("card_tx_last_hour")] = _window_count(times, HOUR_MS)
+        out["log_gap_s"][rows] = np.log1p(gaps)
+        out["card_tx_last_hour"][rows] = _window_count(times, HOUR_MS)
         small = np.cumsum(np.r_[0, (np.exp(la) < 5.0)[:-1]])
         start_hour = np.searchsorted(times, times - HOUR_MS, side="left")
-        out.iloc[rows, out.columns.get_loc("card_small_last_hour")] = small - small[start_hour]
+        out["card_small_last_hour"][rows] = small - small[start_hour]
         spent = np.r_[0, np.cumsum(np.exp(la))[:-1]]
         start_day = np.searchsorted(times, times - DAY_MS, side="left")
         elapsed_days = np.maximum((times - times[0]) / DAY_MS, 1.0)
         usual_daily = np.maximum(spent / elapsed_days, 20.0)
-        out.iloc[rows, out.columns.get_loc("spend_24h_vs_card")] = np.log1p(
-            (spent - spent[start_day]) / usual_daily
-        )
+        out["spend_24h_vs_card"][rows] = np.log1p((spent - spent[start_day]) / usual_daily)
         countries = tx["country"].to_numpy()[rows]
         last_seen: dict[str, int] = {}
         since = np.full(rows.size, _MAX_HOURS)
@@ -552,7 +550,7 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
             if others:
                 since[i] = min((time - max(others)) / HOUR_MS, _MAX_HOURS)
             last_seen[country] = time
-        out.iloc[rows, out.columns.get_loc("hours_since_other_country")] = since
+        out["hours_since_other_country"][rows] = since
     seen = tx.groupby(["card_id", "merchant_id"], sort=False).cumcount().to_numpy()
     out["new_merchant"] = (seen == 0).astype(float)
     in_category = tx.groupby(["card_id", "category"], sort=False).cumcount().to_numpy()
@@ -563,10 +561,9 @@ def card_features(transactions: pd.DataFrame) -> pd.DataFrame:
         recent = _window_count(times, 6 * HOUR_MS)
         elapsed = np.maximum((times - times[0]) / HOUR_MS, 24.0)
         usual = np.arange(rows.size) / elapsed * 6.0
-        out.iloc[rows, out.columns.get_loc("merchant_cards_vs_usual")] = np.log1p(
-            recent
-        ) - np.log1p(usual)
-    return out.loc[transactions.index].astype("float64")
+        out["merchant_cards_vs_usual"][rows] = np.log1p(recent) - np.log1p(usual)
+    frame = pd.DataFrame(out, index=tx.index, columns=list(FEATURES), dtype="float64")
+    return frame.loc[transactions.index]
 
 
 def analyst_rule(transactions: pd.DataFrame, features: pd.DataFrame) -> np.ndarray:
