@@ -314,7 +314,8 @@ def generate_transactions(config: CardConfig | None = None) -> CardData:
                     (m_country != home) & ~np.isin(m_category, list(ONLINE_CATEGORIES))
                 )
                 m_home, m_far = int(rng.choice(home_pool)), int(rng.choice(far_pool))
-                mu, sigma = CATEGORIES[m_home_cat := m_category[m_home]]
+                m_home_cat = str(m_category[m_home])
+                mu, sigma = CATEGORIES[m_home_cat]
                 rows.append(
                     _row(
                         int(t0),
