@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
+from anomaly_tutorial.benchmarks._cli import command_line, progress_printer
 from anomaly_tutorial.detectors import BaseDetector, default_detector, make_detector
 
 __all__ = [
@@ -390,16 +390,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="*", default=None, help="subset of dataset names")
     parser.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
     args = parser.parse_args(argv)
-    command = "python -m anomaly_tutorial.benchmarks.adbench " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line("anomaly_tutorial.benchmarks.adbench", argv)
     t0 = time.perf_counter()
     scores = run_benchmark(
         args.data_dir,
         methods=args.methods,
         datasets=args.datasets,
         seeds=args.seeds,
-        progress=lambda line: print(f"[{time.perf_counter() - t0:7.1f}s] {line}", flush=True),
+        progress=progress_printer(),
     )
     write_results(scores, args.data_dir, args.out, command)
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f}s")

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly_tutorial import timeseries as ts
+from anomaly_tutorial.benchmarks._cli import command_line
 from anomaly_tutorial.timeseries.nab import (
     PROFILES,
     NABFile,
@@ -317,9 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--detectors", nargs="*", default=None, help=f"subset of {list(DETECTORS)}")
     args = parser.parse_args(argv)
     summary, per_file = run_benchmark(args.data_dir, args.detectors)
-    command = "python -m anomaly_tutorial.benchmarks.nab " + " ".join(
-        sys.argv[1:] if argv is None else list(argv)
-    )
+    command = command_line("anomaly_tutorial.benchmarks.nab", argv)
     _write(args.out, summary, per_file, command)
     print(_markdown(summary[list(PROFILES)]))
     return 0

@@ -30,7 +30,6 @@ the command that wrote them. :func:`load_results` reads them back for the book.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 
+from anomaly_tutorial.benchmarks._cli import command_line
 from anomaly_tutorial.sequences import (
     CombinedSessionDetector,
     EditDistanceDetector,
@@ -368,9 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     test.to_csv(args.out / "openstack_test.csv")
     if args.speed:
         speed_benchmark().to_csv(args.out / "speed.csv")
-    command = "python -m anomaly_tutorial.benchmarks.openstack " + " ".join(
-        sys.argv[1:] if argv is None else list(argv)
-    )
+    command = command_line("anomaly_tutorial.benchmarks.openstack", argv)
     _write_readme(args.out, command, recommend(validation), args.speed)
     with pd.option_context("display.width", 160):
         print(validation.round(3))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from anomaly_tutorial.benchmarks._cli import command_line, progress_printer
 from anomaly_tutorial.benchmarks.adbench import (
     SEEDS,
     adbench_split,
@@ -310,15 +310,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="*", default=None, help="subset of dataset names")
     parser.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
     args = parser.parse_args(argv)
-    command = "python -m anomaly_tutorial.benchmarks.selection " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line("anomaly_tutorial.benchmarks.selection", argv)
     t0 = time.perf_counter()
     scores = configuration_scores(
         args.data_dir,
         datasets=args.datasets,
         seeds=args.seeds,
-        progress=lambda line: print(f"[{time.perf_counter() - t0:7.1f}s] {line}", flush=True),
+        progress=progress_printer(),
     )
     args.out.mkdir(parents=True, exist_ok=True)
     scores.round(4).to_csv(args.out / SCORES_FILE, index=False)
