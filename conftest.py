@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import jupytext
 import nbformat
 import pytest
+from hypothesis import settings
 
 collect_ignore_glob = ["_build/*", ".venv/*", ".jupyter_cache/*"]
+
+# Property tests are deterministic by default: the same examples on every run, so a CI run
+# cannot fail by chance. HYPOTHESIS_PROFILE=explore draws new examples (and keeps the ones that
+# failed in the local example database) when hunting for bugs.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 class _JupytextAwareNbformat:

@@ -819,8 +819,22 @@ def test_property_any_file_of_lines_reads_with_the_invariant(
     blob = b"\n".join(lines) + b"\n"
     path = tmp_path / "noise.jsonl"
     path.write_bytes(gzip.compress(blob) if gz else blob)
+    if not gz and blob.startswith(b"\x1f\x8b"):
+        # A plain file that starts with the gzip magic is taken for gzip, and refused as a
+        # corrupt one with a file-level error rather than read as lines.
+        with pytest.raises(OCSFFileError, match="gzip"):
+            read_ocsf_jsonl(path, on_error="quarantine")
+        return
     result = read_ocsf_jsonl(path, on_error="quarantine")
     assert_invariant(result)
     assert set(result.events["event_id"]) >= {e["metadata"]["uid"] for e in GOOD}
     for bad in result.quarantined:
         assert len(str(bad)) < 1_000
+
+
+def test_plain_file_starting_with_the_gzip_magic_is_refused_as_corrupt_gzip(tmp_path: Path) -> None:
+    """The case hypothesis found: b'\\x1f\\x8b' as the first line of a plain JSONL file."""
+    path = tmp_path / "magic.jsonl"
+    path.write_bytes(b"\x1f\x8b\n" + line_of(GOOD[0]).encode() + b"\n")
+    with pytest.raises(OCSFFileError, match=r"magic\.jsonl.*gzip"):
+        read_ocsf_jsonl(path, on_error="quarantine")
