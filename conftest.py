@@ -7,9 +7,8 @@ and makes nbval read it through jupytext instead of nbformat. No ``.ipynb`` copy
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import jupytext
 import nbformat
