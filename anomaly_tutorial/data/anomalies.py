@@ -929,9 +929,7 @@ def service_callers() -> dict[str, dict[str, tuple[int, ...]]]:
         callees that have callers (infrastructure such as ``db`` is not a key).
     """
     out: dict[str, dict[str, list[int]]] = {}
-    for e, (caller, calls) in enumerate(
-        zip(ENDPOINTS["service"], ENDPOINTS["calls"], strict=True)
-    ):
+    for e, (caller, calls) in enumerate(zip(ENDPOINTS["service"], ENDPOINTS["calls"], strict=True)):
         for call in calls:
             callee = call.split(":")[0]
             if callee in set(ENDPOINTS["service"]):
