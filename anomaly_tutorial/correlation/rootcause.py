@@ -1,9 +1,9 @@
 """Rank the services of one correlated incident by how likely each is its root cause.
 
 A fault in a service makes its callers slow or failing too, so an incident shows up in
-several services at once; the one to fix is the one whose anomaly the others inherit. Two
+several services at once; the one to fix is the one whose anomaly the others inherit. Three
 pieces of evidence from the call graph and the alert timeline point at it
-{cite}`soldani2022anomaly`:
+(Soldani and Brogi 2022 survey the field):
 
 * **healthy dependencies**: the root cause is anomalous while everything it depends on
   (its callees, and theirs) is healthy; a caller of a failing service has an anomalous callee;
@@ -141,7 +141,7 @@ def rank_root_causes(
     fault that shows in its callers but not in itself (a database without its own
     detector) makes the deepest *observed* service the best candidate: name it as the owner
     of the unobserved part. Microservice root-cause methods such as MicroRCA
-    {cite}`wu2020microrca` or CauseInfer {cite}`chen2014causeinfer` weigh the same evidence with
+    (Wu et al. 2020) or CauseInfer (Chen et al. 2014) weigh the same evidence with
     personalised PageRank on an attributed graph or with causal tests on metrics.
     """
     if (

@@ -1,0 +1,174 @@
+"""Figures of the correlation chapter: the alert timeline and the service graph.
+
+Each function draws on a given matplotlib ``Axes`` and returns it; the caller keeps the
+figure, its size and its caption.
+
+Public objects: :func:`alert_timeline`, :func:`graph_layout`, :func:`service_graph_plot`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from anomaly_tutorial.correlation.graph import ServiceGraph
+
+__all__ = ["alert_timeline", "graph_layout", "service_graph_plot"]
+
+_MARKERS = {"events": "o", "metrics": "s", "log windows": "^", "sessions": "D"}
+
+
+def _datetimes(ms: np.ndarray | pd.Series) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(np.asarray(ms, dtype="int64"), unit="ms", utc=True))
+
+
+def alert_timeline(
+    alerts: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    start_ms: int,
+    end_ms: int,
+    rows: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Alerts of every family between two times, one row per service or entity.
+
+    Parameters
+    ----------
+    alerts : pandas.DataFrame
+        Alert table (:data:`~anomaly_tutorial.correlation.ALERT_COLUMNS`); each alert sits on
+        the row of its service, else its entity, with a marker per family, filled when the
+        alert belongs to a ground-truth incident.
+    incidents : pandas.DataFrame
+        Ground-truth incidents (``start_time``, ``end_time``, ``root_cause_service``,
+        ``anomaly_type``), drawn as bands on the row of their root-cause service.
+    start_ms, end_ms : int
+        The time range shown (epoch ms).
+    rows : sequence of str, optional
+        The rows to show, top to bottom (default: every row with an alert, sorted).
+    """
+    ax = ax or plt.gca()
+    part = alerts[(alerts["time"] >= start_ms) & (alerts["time"] < end_ms)]
+    label = part["service"].fillna(part["entity"]).astype(str)
+    rows = list(rows) if rows is not None else sorted(label.unique())
+    y_of = {r: i for i, r in enumerate(rows)}
+    shown = label.isin(rows).to_numpy()
+    part, label = part[shown], label[shown]
+    for _, inc in incidents.iterrows():
+        if inc["end_time"] < start_ms or inc["start_time"] > end_ms:
+            continue
+        y = y_of.get(str(inc["root_cause_service"]))
+        if y is None:
+            continue
+        t0, t1 = _datetimes([inc["start_time"], inc["end_time"]])
+        ax.axvspan(t0, t1, ymin=0, ymax=1, color="0.9", zorder=0)
+        ax.annotate(
+            f"{inc.name}: {inc['anomaly_type']} in {inc['root_cause_service']}",
+            (t0, len(rows) - 0.45),
+            fontsize=8,
+            va="bottom",
+        )
+    for family, marker in _MARKERS.items():
+        mine = (part["family"] == family).to_numpy()
+        if not mine.any():
+            continue
+        y = label[mine].map(y_of).to_numpy(dtype=float)
+        offset = list(_MARKERS).index(family) * 0.12 - 0.18
+        true = part.loc[mine, "is_anomaly"].to_numpy(dtype=bool)
+        times = _datetimes(part.loc[mine, "time"])
+        colour = f"C{list(_MARKERS).index(family)}"
+        ax.scatter(times[true], y[true] + offset, marker=marker, color=colour, s=22, label=family)
+        ax.scatter(
+            times[~true],
+            y[~true] + offset,
+            marker=marker,
+            facecolors="none",
+            edgecolors=colour,
+            s=22,
+        )
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylim(-0.6, len(rows) + 0.2)
+    ax.invert_yaxis()
+    ax.set_xlim(*_datetimes([start_ms, end_ms]))
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("service or entity")
+    return ax
+
+
+def graph_layout(graph: ServiceGraph) -> dict[str, tuple[float, float]]:
+    """Positions for a layered drawing: x = depth below the entry points, y = order in layer.
+
+    A service's depth is the length of the longest call path from a service nobody calls.
+    """
+    depth: dict[str, int] = {}
+
+    def visit(service: str) -> int:
+        if service not in depth:
+            callers = graph.callers(service)
+            depth[service] = 1 + max((visit(c) for c in callers), default=-1)
+        return depth[service]
+
+    for service in graph.services:
+        visit(service)
+    layers: dict[int, list[str]] = {}
+    for service in graph.services:
+        layers.setdefault(depth[service], []).append(service)
+    positions = {}
+    for d, members in layers.items():
+        for i, service in enumerate(sorted(members)):
+            positions[service] = (float(d), -(i - (len(members) - 1) / 2))
+    return positions
+
+
+def service_graph_plot(
+    graph: ServiceGraph,
+    ranking: pd.DataFrame | None = None,
+    *,
+    truth: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the call graph (caller -> callee, left to right) with a root-cause ranking.
+
+    Parameters
+    ----------
+    graph : ServiceGraph
+    ranking : pandas.DataFrame, optional
+        :func:`~anomaly_tutorial.correlation.rank_root_causes` output: candidates are coloured
+        by score and labelled with their rank.
+    truth : str, optional
+        The true root-cause service, outlined in black.
+    """
+    ax = ax or plt.gca()
+    pos = graph_layout(graph)
+    for caller, callee in zip(graph.edges["caller"], graph.edges["callee"], strict=True):
+        ax.annotate(
+            "",
+            xy=pos[callee],
+            xytext=pos[caller],
+            arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 18, "shrinkB": 18},
+        )
+    scores = {} if ranking is None else dict(zip(ranking["service"], ranking["score"], strict=True))
+    ranks = {} if ranking is None else {s: r for r, s in ranking["service"].items()}
+    top = max(scores.values(), default=1.0) or 1.0
+    cmap = plt.get_cmap("OrRd")
+    for service, (x, y) in pos.items():
+        colour = cmap(0.25 + 0.75 * scores[service] / top) if service in scores else "0.92"
+        edge = "black" if service == truth else "0.5"
+        ax.scatter(
+            [x], [y], s=900, color=colour, edgecolors=edge, linewidths=2.5 if edge == "black" else 1
+        )
+        text = service if service not in ranks else f"#{ranks[service]} {service}"
+        ax.annotate(text, (x, y - 0.32), ha="center", va="top", fontsize=8)
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.6)
+    ax.set_xticks(sorted(set(xs)), [f"{int(x)}" for x in sorted(set(xs))])
+    ax.set_xlabel("call depth (0 = entry point; arrows point from caller to callee)")
+    ax.set_yticks([])
+    ax.grid(False)
+    return ax
