@@ -24,6 +24,7 @@ from anomaly_tutorial.correlation.alerts import (
     propagated_dataset,
 )
 from anomaly_tutorial.correlation.evaluation import (
+    CORRELATED,
     candidates_of,
     choose_min_alerts,
     detection_by_type,
@@ -45,6 +46,7 @@ from anomaly_tutorial.correlation.rootcause import (
 __all__ = [
     "ALERT_COLUMNS",
     "CANDIDATE_COLUMNS",
+    "CORRELATED",
     "EVIDENCE_WEIGHTS",
     "FAMILIES",
     "BudgetedAlerts",

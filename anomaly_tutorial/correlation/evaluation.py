@@ -42,6 +42,7 @@ from anomaly_tutorial.data import book_split
 from anomaly_tutorial.thresholds.grouping import GroupedAlerts
 
 __all__ = [
+    "CORRELATED",
     "candidates_of",
     "choose_min_alerts",
     "detection_by_type",
@@ -51,6 +52,7 @@ __all__ = [
     "root_cause_report",
 ]
 
+#: Row name of the correlated view (all families pooled) in the reports.
 CORRELATED = "correlated (all families)"
 #: Rankings compared by :func:`root_cause_report`.
 RANKINGS = {
