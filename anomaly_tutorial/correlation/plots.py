@@ -99,27 +99,38 @@ def alert_timeline(
     return ax
 
 
-def graph_layout(graph: ServiceGraph) -> dict[str, tuple[float, float]]:
+def graph_layout(
+    graph: ServiceGraph, services: Sequence[str] | None = None
+) -> dict[str, tuple[float, float]]:
     """Positions for a layered drawing: x = depth below the entry points, y = order in layer.
 
-    A service's depth is the length of the longest call path from a service nobody calls.
+    A service's depth is the length of the longest call path to it from a service nobody
+    calls; within a layer, services are ordered by the mean height of their callers, so that
+    edges cross less. ``services`` restricts the drawing to a subset (default: all).
     """
+    shown = list(graph.services) if services is None else list(services)
+    graph.check_known(shown, "services")
+    keep = set(shown)
     depth: dict[str, int] = {}
 
     def visit(service: str) -> int:
         if service not in depth:
-            callers = graph.callers(service)
+            callers = [c for c in graph.callers(service) if c in keep]
             depth[service] = 1 + max((visit(c) for c in callers), default=-1)
         return depth[service]
 
-    for service in graph.services:
+    for service in shown:
         visit(service)
-    layers: dict[int, list[str]] = {}
-    for service in graph.services:
-        layers.setdefault(depth[service], []).append(service)
-    positions = {}
-    for d, members in layers.items():
-        for i, service in enumerate(sorted(members)):
+    positions: dict[str, tuple[float, float]] = {}
+    for d in sorted(set(depth.values())):
+        members = [s for s in shown if depth[s] == d]
+
+        def height(service: str) -> float:
+            above = [positions[c][1] for c in graph.callers(service) if c in positions]
+            return -float(np.mean(above)) if above else 0.0
+
+        members.sort(key=lambda s: (height(s), s))
+        for i, service in enumerate(members):
             positions[service] = (float(d), -(i - (len(members) - 1) / 2))
     return positions
 
@@ -129,6 +140,7 @@ def service_graph_plot(
     ranking: pd.DataFrame | None = None,
     *,
     truth: str | None = None,
+    services: Sequence[str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Draw the call graph (caller -> callee, left to right) with a root-cause ranking.
@@ -141,32 +153,50 @@ def service_graph_plot(
         by score and labelled with their rank.
     truth : str, optional
         The true root-cause service, outlined in black.
+    services : sequence of str, optional
+        Draw only these services (for instance one connected component).
     """
     ax = ax or plt.gca()
-    pos = graph_layout(graph)
+    pos = graph_layout(graph, services)
     for caller, callee in zip(graph.edges["caller"], graph.edges["callee"], strict=True):
-        ax.annotate(
-            "",
-            xy=pos[callee],
-            xytext=pos[caller],
-            arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 18, "shrinkB": 18},
-        )
+        if caller in pos and callee in pos:
+            ax.annotate(
+                "",
+                xy=pos[callee],
+                xytext=pos[caller],
+                arrowprops={"arrowstyle": "->", "color": "0.55", "shrinkA": 9, "shrinkB": 9},
+            )
     scores = {} if ranking is None else dict(zip(ranking["service"], ranking["score"], strict=True))
     ranks = {} if ranking is None else {s: r for r, s in ranking["service"].items()}
     top = max(scores.values(), default=1.0) or 1.0
     cmap = plt.get_cmap("OrRd")
     for service, (x, y) in pos.items():
         colour = cmap(0.25 + 0.75 * scores[service] / top) if service in scores else "0.92"
-        edge = "black" if service == truth else "0.5"
+        outline = service == truth
         ax.scatter(
-            [x], [y], s=900, color=colour, edgecolors=edge, linewidths=2.5 if edge == "black" else 1
+            [x],
+            [y],
+            s=260,
+            color=colour,
+            edgecolors="black" if outline else "0.5",
+            linewidths=2.5 if outline else 1,
+            zorder=3,
         )
         text = service if service not in ranks else f"#{ranks[service]} {service}"
-        ax.annotate(text, (x, y - 0.32), ha="center", va="top", fontsize=8)
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(0, 10),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            zorder=4,
+        )
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.6)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.8)
     ax.set_xticks(sorted(set(xs)), [f"{int(x)}" for x in sorted(set(xs))])
     ax.set_xlabel("call depth (0 = entry point; arrows point from caller to callee)")
     ax.set_yticks([])
