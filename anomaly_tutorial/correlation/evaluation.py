@@ -138,7 +138,7 @@ def family_report(
     -------
     pandas.DataFrame
         One row per family and one for the correlated view: ``alerts_per_day``,
-        ``groups_per_day``, ``incident_precision`` (NaN without alerts), ``incidents_caught``,
+        ``false_alerts_per_day`` (alerts on items of no incident), ``groups_per_day``, ``incident_precision`` (NaN without alerts), ``incidents_caught``,
         ``n_incidents``, ``incident_recall`` and ``median_delay_min`` (NaN when nothing is
         caught).
     """
@@ -158,6 +158,8 @@ def family_report(
         delay = (first - truth.loc[first.index, "start_time"]) / 60_000
         rows[name] = {
             "alerts_per_day": len(part) / period_days,
+            "false_alerts_per_day": int((~part["is_anomaly"].to_numpy(dtype=bool)).sum())
+            / period_days,
             "groups_per_day": n_groups / period_days,
             "incident_precision": true_groups / n_groups if n_groups else float("nan"),
             "incidents_caught": len(first),
