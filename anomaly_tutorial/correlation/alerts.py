@@ -38,6 +38,7 @@ import pandas as pd
 
 from anomaly_tutorial.correlation.graph import ServiceGraph
 from anomaly_tutorial.data import GeneratorConfig, book_split
+from anomaly_tutorial.data.anomalies import PROPAGATING_TYPES
 from anomaly_tutorial.thresholds.book import SCORE_COLUMNS, book_dataset, book_scores
 from anomaly_tutorial.thresholds.calibration import ConformalCalibrator
 from anomaly_tutorial.thresholds.grouping import GroupedAlerts, group_alerts
@@ -58,9 +59,8 @@ __all__ = [
 FAMILIES = ("events", "metrics", "log windows", "sessions")
 #: Columns of an alert table: the family, then the score-table columns.
 ALERT_COLUMNS = ("family", *SCORE_COLUMNS)
-#: Operations incident types whose count the correlation dataset raises.
-_OPS_TYPES = ("latency_spike", "db_timeout_burst", "error_burst_5xx", "cache_miss_storm")
-#: Incidents of each of those types in the correlation dataset (the default plans 3).
+#: Incidents of each propagating operations type in the correlation dataset (the default plan
+#: has 3 of each).
 OPS_INCIDENTS_PER_TYPE = 9
 _UA_MASK = [(r'ua="[^"]*"', "ua=<*>")]
 
@@ -75,7 +75,7 @@ def propagated_config() -> GeneratorConfig:
     """
     return GeneratorConfig(
         propagate_incidents=True,
-        incidents_per_type=dict.fromkeys(_OPS_TYPES, OPS_INCIDENTS_PER_TYPE),
+        incidents_per_type=dict.fromkeys(PROPAGATING_TYPES, OPS_INCIDENTS_PER_TYPE),
     )
 
 

@@ -54,12 +54,10 @@ __all__ = [
 
 #: Row name of the correlated view (all families pooled) in the reports.
 CORRELATED = "correlated (all families)"
-#: Rankings compared by :func:`root_cause_report`.
-RANKINGS = {
-    "call graph": "rank_root_causes",
-    "most alerts": "rank_by_alert_count",
-    "first alert": "rank_by_first_alert",
-}
+#: Rankings compared by :func:`root_cause_report`: :func:`~anomaly_tutorial.correlation.
+#: rank_root_causes` and the baselines :func:`~anomaly_tutorial.correlation.rank_by_alert_count`
+#: and :func:`~anomaly_tutorial.correlation.rank_by_first_alert`.
+RANKINGS = ("call graph", "most alerts", "first alert")
 
 
 def incident_truth(dataset: Any, period: str = "test") -> pd.DataFrame:
@@ -138,9 +136,9 @@ def family_report(
     -------
     pandas.DataFrame
         One row per family and one for the correlated view: ``alerts_per_day``,
-        ``false_alerts_per_day`` (alerts on items of no incident), ``groups_per_day``, ``incident_precision`` (NaN without alerts), ``incidents_caught``,
-        ``n_incidents``, ``incident_recall`` and ``median_delay_min`` (NaN when nothing is
-        caught).
+        ``false_alerts_per_day`` (alerts on items of no incident), ``groups_per_day``,
+        ``incident_precision`` (NaN without alerts), ``incidents_caught``, ``n_incidents``,
+        ``incident_recall`` and ``median_delay_min`` (NaN when nothing is caught).
     """
     lag_ms = {"metrics": 60_000} if lag_ms is None else dict(lag_ms)
     alerts = budgeted.alerts
