@@ -354,3 +354,54 @@ def test_log_window_scores_have_the_score_columns_and_name_their_service() -> No
     prefix = scores["id"].str.split("@").str[0]
     assert (prefix == scores["service"]).all()
     assert scores["score"].notna().all()
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def test_graph_layout_puts_callees_to_the_right_of_their_callers() -> None:
+    from anomaly_tutorial.correlation.plots import graph_layout
+
+    pos = graph_layout(co.graph_from_edges([("web", "api"), ("api", "db"), ("web", "db")]))
+    assert {s: x for s, (x, _) in pos.items()} == {"web": 0.0, "api": 1.0, "db": 2.0}
+    assert set(graph_layout(SHOP, ["auth", "auth-db"])) == {"auth", "auth-db"}
+    with pytest.raises(ValueError, match=r"unknown service\(s\) \['nope'\]"):
+        graph_layout(SHOP, ["nope"])
+
+
+def test_figures_draw_what_they_are_given() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from anomaly_tutorial.correlation.plots import (
+        alert_timeline,
+        recall_heatmap,
+        service_graph_plot,
+    )
+
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3)
+    ranking = co.rank_root_causes(candidates(web=(3, 40), api=(1, 10), db=(0, 2)), CHAIN)
+    service_graph_plot(CHAIN, ranking, truth="db", ax=ax0)
+    labels = sorted(t.get_text() for t in ax0.texts if t.get_text())  # arrows have no text
+    assert labels == ["#1 db", "#2 api", "#3 web"]
+    alerts = alerts_frame(
+        [("metrics", "db@1", 1, "db", "db", "inc-1"), ("events", "e2", 5, "web", "u2", None)]
+    )
+    truth = pd.DataFrame(
+        {
+            "start_time": [T0],
+            "end_time": [T0 + 10 * MIN],
+            "root_cause_service": ["db"],
+            "anomaly_type": ["db_timeout_burst"],
+        },
+        index=["inc-1"],
+    )
+    alert_timeline(alerts, truth, start_ms=T0, end_ms=T0 + 20 * MIN, ax=ax1)
+    assert [t.get_text() for t in ax1.get_yticklabels()] == ["db", "web"]
+    recall = pd.DataFrame({"a": [1.0, 0.0]}, index=["x", "y"])
+    delay = pd.DataFrame({"a": [2.0, np.nan]}, index=["x", "y"])
+    recall_heatmap(recall, delay, pd.Series({"x": 3, "y": 1}), ax=ax2)
+    assert [t.get_text() for t in ax2.texts] == ["100%\n2 min", "0%"]
+    plt.close(fig)

@@ -1,9 +1,10 @@
-"""Figures of the correlation chapter: the alert timeline and the service graph.
+"""Figures of the correlation chapter: recall per type, the alert timeline, the service graph.
 
 Each function draws on a given matplotlib ``Axes`` and returns it; the caller keeps the
 figure, its size and its caption.
 
-Public objects: :func:`alert_timeline`, :func:`graph_layout`, :func:`service_graph_plot`.
+Public objects: :func:`alert_timeline`, :func:`graph_layout`, :func:`recall_heatmap`,
+:func:`service_graph_plot`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from matplotlib.axes import Axes
 
 from anomaly_tutorial.correlation.graph import ServiceGraph
 
-__all__ = ["alert_timeline", "graph_layout", "service_graph_plot"]
+__all__ = ["alert_timeline", "graph_layout", "recall_heatmap", "service_graph_plot"]
 
 _MARKERS = {"events": "o", "metrics": "s", "log windows": "^", "sessions": "D"}
 
@@ -201,4 +202,40 @@ def service_graph_plot(
     ax.set_xlabel("call depth (0 = entry point; arrows point from caller to callee)")
     ax.set_yticks([])
     ax.grid(False)
+    return ax
+
+
+def recall_heatmap(
+    recall: pd.DataFrame,
+    delay: pd.DataFrame,
+    counts: pd.Series,
+    *,
+    column_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Incident recall per incident type (rows) and family (columns), with the median delay.
+
+    Parameters
+    ----------
+    recall, delay : pandas.DataFrame
+        Same index and columns: recall in [0, 1] and median delay in minutes (NaN when
+        nothing was caught), for instance pivots of
+        :func:`~anomaly_tutorial.correlation.detection_by_type`.
+    counts : pandas.Series
+        Number of incidents per type, shown beside the row labels.
+    column_labels : sequence of str, optional
+        Shorter labels for the columns.
+    """
+    ax = ax or plt.gca()
+    values = recall.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    for (i, j), value in np.ndenumerate(values):
+        minutes = delay.iloc[i, j]
+        text = f"{value:.0%}" + ("" if np.isnan(minutes) else f"\n{minutes:.0f} min")
+        colour = "black" if value > 0.6 else "white"
+        ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
+    ax.set_xticks(range(recall.shape[1]), column_labels or list(recall.columns))
+    ax.set_yticks(range(len(recall)), [f"{t} ({counts[t]})" for t in recall.index])
+    ax.grid(False)
+    ax.figure.colorbar(image, ax=ax, label="incident recall")
     return ax
