@@ -405,3 +405,33 @@ def test_figures_draw_what_they_are_given() -> None:
     recall_heatmap(recall, delay, pd.Series({"x": 3, "y": 1}), ax=ax2)
     assert [t.get_text() for t in ax2.texts] == ["100%\n2 min", "0%"]
     plt.close(fig)
+
+
+def test_benchmark_pools_hits_over_seeds() -> None:
+    from anomaly_tutorial.correlation.benchmark import _summary
+
+    families = pd.DataFrame(
+        {
+            "alerts of": ["events", "events"],
+            "incidents_caught": [1, 3],
+            "n_incidents": [4, 4],
+            "alerts_per_day": [10.0, 20.0],
+            "false_alerts_per_day": [5.0, 7.0],
+            "groups_per_day": [2.0, 4.0],
+            "incident_precision": [0.5, 0.25],
+            "median_delay_min": [1.0, 3.0],
+        }
+    )
+    root_cause = pd.DataFrame(
+        {
+            "ranking": ["call graph", "call graph"],
+            "hits_top1": [1, 2],
+            "hits_top3": [2, 3],
+            "n_incidents": [2, 4],
+        }
+    )
+    summary = _summary(families, root_cause)
+    assert summary["families"]["events"]["incident_recall"] == pytest.approx(0.5)
+    assert summary["families"]["events"]["alerts_per_day"] == pytest.approx(15.0)
+    assert summary["root_cause"]["call graph"]["top1"] == pytest.approx(0.5)
+    assert summary["root_cause"]["call graph"]["top3"] == pytest.approx(5 / 6, abs=1e-4)
