@@ -111,14 +111,8 @@ def test_a_sphinx_build_lists_the_toc_and_summarises_execution(tmp_path):
     )
     out = tmp_path / "html"
     app = Sphinx(
-        str(src),
-        str(src),
-        str(out),
-        str(tmp_path / "doctrees"),
-        "html",
-        status=None,
-        warning=None,
-        freshenv=True,
+        str(src), str(src), str(out), str(tmp_path / "doctrees"), "html",
+        status=None, warning=None, freshenv=True,
     )
     app.build()
     assert app.statuscode == 0

@@ -20,19 +20,9 @@ from anomaly_tutorial.data import (
 from anomaly_tutorial.data.traffic import ADMIN_OPS
 
 EXPECTED_TYPES = {
-    "latency_spike",
-    "slow_query",
-    "db_timeout_burst",
-    "error_burst_5xx",
-    "memory_leak",
-    "cache_miss_storm",
-    "brute_force",
-    "credential_stuffing",
-    "data_exfiltration",
-    "port_scan",
-    "impossible_travel",
-    "privilege_escalation",
-    "account_takeover",
+    "latency_spike", "slow_query", "db_timeout_burst", "error_burst_5xx", "memory_leak",
+    "cache_miss_storm", "brute_force", "credential_stuffing", "data_exfiltration", "port_scan",
+    "impossible_travel", "privilege_escalation", "account_takeover",
 }
 
 
@@ -69,10 +59,8 @@ def test_plan_is_deterministic_and_realised(ds, ev):
     pd.testing.assert_frame_equal(plan, ds.plan)
     inc = ds.incidents
     assert list(inc["incident_id"]) == list(plan["incident_id"])
-    assert (
-        inc["anomaly_type"].value_counts().sort_index()
-        == plan["anomaly_type"].value_counts().sort_index()
-    ).all()
+    assert (inc["anomaly_type"].value_counts().sort_index()
+            == plan["anomaly_type"].value_counts().sort_index()).all()
     assert (inc["n_events"].to_numpy() == plan["n_events"].to_numpy()).all()
     labelled = ev.loc[ev["is_anomaly"], "incident_id"].value_counts()
     with_events = inc[inc["n_events"] > 0].set_index("incident_id")["n_events"]
@@ -106,14 +94,9 @@ def test_anomaly_rate_follows_config(rate):
 
 
 def test_overrides_and_subsets():
-    cfg = GeneratorConfig(
-        n_events=6_000,
-        days=5,
-        seed=2,
-        anomaly_rate=0.03,
-        anomaly_types=("port_scan", "brute_force", "latency_spike"),
-        incidents_per_type={"port_scan": 3},
-    )
+    cfg = GeneratorConfig(n_events=6_000, days=5, seed=2, anomaly_rate=0.03,
+                          anomaly_types=("port_scan", "brute_force", "latency_spike"),
+                          incidents_per_type={"port_scan": 3})
     ds = generate_dataset(cfg)
     counts = ds.incidents["anomaly_type"].value_counts()
     assert counts["port_scan"] == 3
@@ -213,17 +196,15 @@ def test_impossible_travel(ds, ev):
     world = build_world(ds.config.n_users, ds.config.seed)
     home = world.users.set_index("name")["country"]
     assert (it["status_id"] == 1).all() and (it["activity_id"] == 1).all()
-    assert (
-        it["src_endpoint.location.country"].to_numpy() != home.loc[it["user.name"]].to_numpy()
-    ).all()
+    assert (it["src_endpoint.location.country"].to_numpy()
+            != home.loc[it["user.name"]].to_numpy()).all()
     normal_auth = ev[~ev["is_anomaly"] & (ev["class_uid"] == ocsf.AUTHENTICATION)]
     for _, row in it.iterrows():
-        prior = normal_auth[
-            (normal_auth["user.name"] == row["user.name"])
-            & (normal_auth["time"] < row["time"])
-            & (normal_auth["time"] > row["time"] - 90 * 60_000)
-            & (normal_auth["src_endpoint.location.country"] == home[row["user.name"]])
-        ]
+        prior = normal_auth[(normal_auth["user.name"] == row["user.name"])
+                            & (normal_auth["time"] < row["time"])
+                            & (normal_auth["time"] > row["time"] - 90 * 60_000)
+                            & (normal_auth["src_endpoint.location.country"]
+                               == home[row["user.name"]])]
         assert len(prior) >= 1
     # each event alone looks ordinary: the message template is the normal one
     assert it["message"].str.startswith("login succeeded").all()
@@ -265,7 +246,8 @@ def test_account_takeover_chains(ev):
 
 def test_subtlety_diagnostics(ev):
     table = single_field_separability(ev)
-    assert set(table.columns) == {"anomaly_type", "n_events", "best_field", "best_auc", "direction"}
+    assert set(table.columns) == {"anomaly_type", "n_events", "best_field", "best_auc",
+                                  "direction"}
     assert table["best_field"].isin(ev.columns).all()
     assert (table["best_auc"] < 0.9).sum() >= 3, table
     assert (table["best_auc"] > 0.95).sum() >= 2, table

@@ -24,14 +24,8 @@ def test_metrics_shape_and_columns(ds):
     m = ds.metrics
     n_steps = CFG.days * 86_400 // CFG.metric_interval_s
     assert len(m) == n_steps * len(SERVICES)
-    assert list(m.columns) == [
-        "time",
-        "service",
-        *METRIC_COLUMNS,
-        "is_anomaly",
-        "anomaly_type",
-        "incident_id",
-    ]
+    assert list(m.columns) == ["time", "service", *METRIC_COLUMNS, "is_anomaly",
+                               "anomaly_type", "incident_id"]
     assert m[list(METRIC_COLUMNS)].notna().all().all()
     assert set(m["service"]) == set(SERVICES)
     assert (m.groupby("service").size() == n_steps).all()
@@ -59,13 +53,8 @@ def test_metric_labels_match_incidents(ds):
     assert m.loc[~m["is_anomaly"], "incident_id"].isna().all()
     labelled_types = set(m.loc[m["is_anomaly"], "anomaly_type"])
     assert "memory_leak" in labelled_types
-    assert labelled_types <= {
-        "latency_spike",
-        "db_timeout_burst",
-        "error_burst_5xx",
-        "cache_miss_storm",
-        "memory_leak",
-    }
+    assert labelled_types <= {"latency_spike", "db_timeout_burst", "error_burst_5xx",
+                              "cache_miss_storm", "memory_leak"}
 
 
 def _window(ds, incident_id):
@@ -94,17 +83,8 @@ def test_incidents_are_visible_in_metrics(ds):
 def test_spans_link_to_http_events(ds):
     sp = ds.spans
     assert ds.spans is sp  # cached
-    assert list(sp.columns) == [
-        "trace_id",
-        "span_id",
-        "parent_span_id",
-        "service",
-        "operation",
-        "start_time",
-        "duration_ms",
-        "status",
-        "event_id",
-    ]
+    assert list(sp.columns) == ["trace_id", "span_id", "parent_span_id", "service",
+                                "operation", "start_time", "duration_ms", "status", "event_id"]
     http = ds.events[ds.events["class_uid"] == ocsf.HTTP_ACTIVITY]
     roots = sp[sp["parent_span_id"].isna()]
     assert len(roots) == len(http)
@@ -139,16 +119,11 @@ def test_db_timeouts_propagate_to_db_spans(ds):
     share = db["duration_ms"].to_numpy() / root.loc[db["trace_id"]].to_numpy()
     assert (share > 0.9).all()
     normal_db = sp[(sp["service"] == "postgres") & ~sp["trace_id"].isin(bad)]
-    normal_share = normal_db["duration_ms"].to_numpy() / root.loc[normal_db["trace_id"]].to_numpy()
+    normal_share = normal_db["duration_ms"].to_numpy() / root.loc[
+        normal_db["trace_id"]].to_numpy()
     assert np.median(normal_share) < 0.9
-    assert (
-        sp.loc[
-            sp["trace_id"].isin(ev.loc[ev["http_response.code"] >= 500, "trace.uid"])
-            & sp["parent_span_id"].isna(),
-            "status",
-        ]
-        == "error"
-    ).all()
+    assert (sp.loc[sp["trace_id"].isin(ev.loc[ev["http_response.code"] >= 500, "trace.uid"])
+                   & sp["parent_span_id"].isna(), "status"] == "error").all()
 
 
 def test_spans_deterministic(ds):

@@ -135,9 +135,8 @@ def test_conversion_of_the_answer_inside_reading_answer_is_the_answers_fault(
 def test_reading_answer_leaves_other_errors_alone() -> None:
     with pytest.raises(KeyError), reading_answer("a number"):
         raise KeyError("a bug")
-    with (
-        pytest.raises(AnswerTypeError, match=r"expected a number \(ValueError: "),
-        reading_answer("a number"),
+    with pytest.raises(AnswerTypeError, match=r"expected a number \(ValueError: "), reading_answer(
+        "a number"
     ):
         float("x")
 
