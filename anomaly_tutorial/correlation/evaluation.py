@@ -234,39 +234,40 @@ def candidates_of(alerts: pd.DataFrame, graph: ServiceGraph) -> pd.DataFrame:
     return out.sort_values(["first_alert_time", "service"], kind="stable", ignore_index=True)
 
 
-def root_cause_report(
-    correlated: GroupedAlerts, truth: pd.DataFrame, graph: ServiceGraph, *, min_alerts: int = 1
-) -> pd.DataFrame:
-    """Root-cause rankings of the correlated incidents against the injected service.
-
-    For every operations incident of ``truth`` with at least one alert, the correlated
-    incident holding most of its alerts (ties: the earliest) is ranked by the call-graph
-    method (with ``min_alerts``, see :func:`~anomaly_tutorial.correlation.rank_root_causes`)
-    and by the two baselines.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``incident_id``: ``anomaly_type``, ``root_cause_service``,
-        ``correlated_incident``, ``n_candidates``, ``candidates`` (in first-alert order),
-        for each ranking of :data:`RANKINGS` the rank of the true service (NaN when it
-        raised no alert) and its top candidate (``"<name> top"``), and ``explanation`` (the
-        call-graph method's words for its top candidate).
-    """
+def _located_incidents(
+    correlated: GroupedAlerts, truth: pd.DataFrame, graph: ServiceGraph
+) -> list[tuple[str, pd.Series, int, pd.DataFrame]]:
+    """(incident id, truth row, correlated incident, candidates) per caught operations incident."""
     alerts = correlated.alerts
     kept = alerts[~alerts["duplicate"].to_numpy(dtype=bool)]
-    in_graph = truth["root_cause_service"].isin(graph.services)
-    ops = truth[(truth["domain"] == "operations") & in_graph]
-    rows = {}
+    ids = kept["incident_id"].astype(object).where(kept["incident_id"].notna(), None).to_numpy()
+    group_of = kept["incident"].to_numpy()
+    times = kept["time"].to_numpy(dtype="float64")
+    in_graph = kept["service"].isin(graph.services).to_numpy(dtype=bool)
+    in_graph_truth = truth["root_cause_service"].isin(graph.services)
+    ops = truth[(truth["domain"] == "operations") & in_graph_truth]
+    candidates: dict[int, pd.DataFrame] = {}
+    out = []
     for incident_id, info in ops.iterrows():
-        own = kept[kept["incident_id"] == incident_id]
-        if own.empty:
+        own = ids == incident_id
+        if not own.any():
             continue
-        located = own[own["service"].isin(graph.services)]
-        own = located if len(located) else own
-        counts = own.groupby("incident").agg(n=("time", "size"), t=("time", "min"))
-        group = int(counts.sort_values(["n", "t"], ascending=[False, True]).index[0])
-        candidates = candidates_of(kept[kept["incident"] == group], graph)
+        if (own & in_graph).any():
+            own &= in_graph
+        groups, counts = np.unique(group_of[own], return_counts=True)
+        first = np.array([times[own & (group_of == g)].min() for g in groups])
+        group = int(groups[np.lexsort((first, -counts))[0]])
+        if group not in candidates:
+            candidates[group] = candidates_of(kept[group_of == group], graph)
+        out.append((str(incident_id), info, group, candidates[group]))
+    return out
+
+
+def _ranked(
+    located: list[tuple[str, pd.Series, int, pd.DataFrame]], graph: ServiceGraph, min_alerts: int
+) -> pd.DataFrame:
+    rows = {}
+    for incident_id, info, group, candidates in located:
         row: dict[str, Any] = {
             "anomaly_type": info["anomaly_type"],
             "root_cause_service": info["root_cause_service"],
@@ -294,9 +295,40 @@ def root_cause_report(
             rankings["call graph"]["explanation"].iloc[0] if rankings else "no service alerted"
         )
         rows[incident_id] = row
-    out = pd.DataFrame.from_dict(rows, orient="index")
+    columns = [
+        "anomaly_type",
+        "root_cause_service",
+        "correlated_incident",
+        "n_candidates",
+        "candidates",
+    ]
+    columns += [f"{name} {what}" for name in RANKINGS for what in ("rank", "top")]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=[*columns, "explanation"])
     out.index.name = "incident_id"
     return out
+
+
+def root_cause_report(
+    correlated: GroupedAlerts, truth: pd.DataFrame, graph: ServiceGraph, *, min_alerts: int = 1
+) -> pd.DataFrame:
+    """Root-cause rankings of the correlated incidents against the injected service.
+
+    For every operations incident of ``truth`` with at least one alert, the correlated
+    incident holding most of its alerts that name a service of the graph (ties: the one
+    whose first such alert is earliest; all its alerts when none names a service) is ranked by
+    the call-graph method (with ``min_alerts``, see
+    :func:`~anomaly_tutorial.correlation.rank_root_causes`) and by the two baselines.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``incident_id``: ``anomaly_type``, ``root_cause_service``,
+        ``correlated_incident``, ``n_candidates``, ``candidates`` (in first-alert order),
+        for each ranking of :data:`RANKINGS` the rank of the true service (NaN when it
+        raised no alert) and its top candidate (``"<name> top"``), and ``explanation`` (the
+        call-graph method's words for its top candidate).
+    """
+    return _ranked(_located_incidents(correlated, truth, graph), graph, min_alerts)
 
 
 def root_cause_accuracy(report: pd.DataFrame, ks: tuple[int, ...] = (1, 3)) -> pd.DataFrame:
@@ -326,10 +358,10 @@ def choose_min_alerts(
     """
     if not candidates:
         raise ValueError("candidates: give at least one value of min_alerts")
+    located = _located_incidents(correlated, truth, graph)
     rows = {}
     for value in candidates:
-        report = root_cause_report(correlated, truth, graph, min_alerts=value)
-        rows[value] = root_cause_accuracy(report).loc["call graph"]
+        rows[value] = root_cause_accuracy(_ranked(located, graph, value)).loc["call graph"]
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "min_alerts"
     best = table.sort_values(["top-1", "top-3"], ascending=False, kind="stable").index[0]
