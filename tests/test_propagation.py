@@ -213,3 +213,18 @@ def test_unpropagated_part_matches_the_flag_off_dataset() -> None:
     pd.testing.assert_frame_equal(
         a.incidents.drop(columns=grown), b.incidents[a.incidents.columns].drop(columns=grown)
     )
+
+
+def test_symptom_hops_mark_exactly_the_symptom_events() -> None:
+    assert off().symptom_hops is None
+    hops = on().symptom_hops
+    events = on().events.set_index("event_id")
+    assert hops.index.equals(events.index)
+    symptom = hops["hop"] > 0
+    incidents = on().incidents.set_index("incident_id")
+    assert int(symptom.sum()) == int(incidents["n_symptom_events"].sum())
+    assert events.loc[symptom, "is_anomaly"].all()
+    assert hops.loc[~symptom, "waits_on"].isna().all()
+    roots = events.loc[symptom, "incident_id"].map(incidents["root_cause_service"])
+    hop1 = symptom & (hops["hop"] == 1)
+    assert (hops.loc[hop1, "waits_on"] == roots[hop1[symptom]]).all()

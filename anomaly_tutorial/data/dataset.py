@@ -101,6 +101,23 @@ class OCSFDataset:
         """Ground truth per event: ``event_id`` plus the label columns."""
         return self.events[[ocsf.ID_COLUMN, *ocsf.LABEL_COLUMNS]].copy()
 
+    @property
+    def symptom_hops(self) -> pd.DataFrame | None:
+        """Which events are symptoms of an incident in a service they call (with propagation).
+
+        ``None`` for a dataset generated without ``propagate_incidents``; otherwise one row per
+        event, indexed by ``event_id``: ``hop`` (0 for an event that is not a symptom, ``k``
+        for a caller ``k`` calls away from the incident's service) and ``waits_on`` (the
+        service the request waited on, missing when ``hop`` is 0).
+        """
+        if self._symptoms is None:
+            return None
+        hop, via = self._symptoms
+        return pd.DataFrame(
+            {"hop": hop, "waits_on": pd.array(via, dtype="string")},
+            index=pd.Index(self.events[ocsf.ID_COLUMN].to_numpy(), name=ocsf.ID_COLUMN),
+        )
+
     @cached_property
     def spans(self) -> pd.DataFrame:
         """Trace spans of the HTTP events (computed on first access, then cached)."""
