@@ -899,3 +899,141 @@ INJECTING_TYPES = frozenset(
         "account_takeover",
     }
 )
+
+
+# --- propagation along the call graph (GeneratorConfig.propagate_incidents) -------------------
+
+#: Incident types that spread to the callers of the service they hit. Slow queries (single
+#: requests) and memory leaks (a slow ramp inside one process) stay where they are injected.
+PROPAGATING_TYPES: tuple[str, ...] = (
+    "latency_spike",
+    "db_timeout_burst",
+    "error_burst_5xx",
+    "cache_miss_storm",
+)
+#: Strength kept per hop: a caller ``k`` hops away feels ``PROPAGATION_ATTENUATION ** k`` of it.
+PROPAGATION_ATTENUATION = 0.6
+#: Each hop starts (and ends) this much later than the one it waits on.
+PROPAGATION_LAG_MS = 2 * MINUTE_MS
+#: Typical slow-down of a cache miss storm (the middle of its 1.3-2.0 range).
+_CACHE_MISS_FACTOR = 1.65
+
+
+def service_callers() -> dict[str, dict[str, tuple[int, ...]]]:
+    """Who calls whom among the application services of ``world.ENDPOINTS``.
+
+    Returns
+    -------
+    dict
+        ``{callee: {caller: endpoint indices of the caller that call the callee}}``, for the
+        callees that have callers (infrastructure such as ``db`` is not a key).
+    """
+    out: dict[str, dict[str, list[int]]] = {}
+    for e, (caller, calls) in enumerate(zip(ENDPOINTS["service"], ENDPOINTS["calls"], strict=True)):
+        for call in calls:
+            callee = call.split(":")[0]
+            if callee in set(ENDPOINTS["service"]):
+                out.setdefault(callee, {}).setdefault(caller, []).append(e)
+    return {c: {k: tuple(v) for k, v in callers.items()} for c, callers in out.items()}
+
+
+def blast_radius(service: str) -> list[tuple[str, int, str]]:
+    """The callers an incident in ``service`` reaches, breadth first.
+
+    Returns
+    -------
+    list of (caller, hop, via)
+        ``hop`` is the number of calls between the caller and ``service`` (1 = direct caller)
+        and ``via`` the service it calls on the way (``service`` itself for hop 1). A caller
+        reachable by several paths appears once, at its shortest hop.
+    """
+    callers = service_callers()
+    seen, out, frontier = {service}, [], [service]
+    hop = 0
+    while frontier:
+        hop += 1
+        nxt = []
+        for callee in frontier:
+            for caller in sorted(callers.get(callee, {})):
+                if caller not in seen:
+                    seen.add(caller)
+                    out.append((caller, hop, callee))
+                    nxt.append(caller)
+        frontier = nxt
+    return out
+
+
+def propagate_to_callers(ctx: Injection, plan: pd.DataFrame) -> dict[str, list[str]]:
+    """Spread every operations incident of the plan to the callers of its service.
+
+    For an incident of a type in :data:`PROPAGATING_TYPES` in service ``S`` over ``[t0, t1]``,
+    every caller ``C`` that :func:`blast_radius` reaches at hop ``k`` is affected over
+    ``[t0 + k * lag, t1 + k * lag]`` (``lag`` = :data:`PROPAGATION_LAG_MS`) with strength
+    ``a = PROPAGATION_ATTENUATION ** k``, on the requests of the endpoints of ``C`` that call
+    the service on the way (``via``), among the normal ones not used by another incident:
+
+    * latency spike (factor ``f``) and cache miss storm (``f`` = 1.65): every such request
+      takes ``1 + (f - 1) * a`` times longer;
+    * database timeouts: a share ``a`` of them waits for the callee's 30 s timeout and answers
+      504 Gateway Timeout;
+    * 5xx burst: a share ``a`` of them answers 502 Bad Gateway.
+
+    Symptom requests carry the incident's labels (they are part of its blast radius); the
+    private columns ``_hop`` (0 = not a symptom) and ``_via`` say which callee they waited on,
+    for the trace spans. A metric effect with attenuation ``a`` is added for every caller.
+    The draws come from their own generator, so the injected incidents are unchanged.
+
+    Returns
+    -------
+    dict
+        ``{incident_id: [affected caller services, in hop order]}``.
+    """
+    rng = np.random.default_rng([ctx.config.seed, 407])
+    b = ctx.base
+    n = len(b["time"])
+    b["_hop"] = np.zeros(n, np.int64)
+    b["_via"] = np.full(n, None, dtype=object)
+    windows = {e[0]: e for e in ctx.effects}
+    http = b["class_uid"] == ocsf.HTTP_ACTIVITY
+    affected: dict[str, list[str]] = {}
+    for _, row in plan.iterrows():
+        inc, kind = row["incident_id"], row["anomaly_type"]
+        if kind not in PROPAGATING_TYPES or inc not in windows:
+            continue
+        _, _, service, t0, t1, strength = windows[inc]
+        if t1 <= t0:
+            continue
+        factor = {"latency_spike": strength, "cache_miss_storm": _CACHE_MISS_FACTOR}.get(kind)
+        callers = service_callers()
+        for caller, hop, via in blast_radius(service):
+            a = PROPAGATION_ATTENUATION**hop
+            lo, hi = t0 + hop * PROPAGATION_LAG_MS, t1 + hop * PROPAGATION_LAG_MS
+            eps = np.array(callers[via][caller])
+            mask = http & np.isin(b["_ep"], eps) & (b["http_response.code"] < 400)
+            mask &= (b["time"] >= lo) & (b["time"] <= hi) & ~ctx.taken
+            rows = np.flatnonzero(mask)
+            if factor is None:  # failures: a share a of the requests fails
+                rows = rows[rng.random(len(rows)) < a]
+            if len(rows) == 0:
+                continue
+            k = len(rows)
+            if factor is not None:
+                slow = (1 + (factor - 1) * a) * rng.uniform(0.9, 1.1, k)
+                _set(ctx, rows, "duration", np.round(b["duration"][rows] * slow, 1))
+            else:
+                timeout = kind == "db_timeout_burst"
+                extra = rng.normal(30_000, 40, k) if timeout else rng.uniform(1, 12, k)
+                _set(ctx, rows, "duration", np.round(b["duration"][rows] * 0.2 + extra, 1))
+                _set(ctx, rows, "http_response.code", 504 if timeout else 502)
+                _set(ctx, rows, "status_id", ocsf.STATUS_FAILURE)
+                _set(ctx, rows, "severity_id", 3)
+                _set(ctx, rows, "status_detail", "Gateway Timeout" if timeout else "Bad Gateway")
+                _set(ctx, rows, "traffic.bytes_out", rng.integers(150, 700, k))
+                _set(ctx, rows, "_kind", "timeout" if timeout else "upstream_503")
+            ctx.taken[rows] = True
+            _mark(ctx, rows, row)
+            b["_hop"][rows] = hop
+            b["_via"][rows] = via
+            ctx.effects.append((inc, kind, caller, int(lo), int(hi), strength, a))
+            affected.setdefault(inc, []).append(caller)
+    return affected

@@ -55,6 +55,14 @@ class GeneratorConfig:
         total number of anomalous events.
     metric_interval_s
         Sampling interval of the per-service metrics, in seconds.
+    propagate_incidents
+        When True, operations incidents (latency spikes, database timeouts, 5xx bursts, cache
+        miss storms) spread to the callers of the service they hit, along the call graph of
+        ``world.ENDPOINTS``: weaker at each hop and a little later (see
+        :func:`~anomaly_tutorial.data.anomalies.propagate_to_callers`), in events, spans and
+        metrics; databases and caches get per-service span names (``orders-db``) and the
+        incidents table gains ``root_cause_service``, ``affected_services`` and
+        ``n_symptom_events``. Default False: the book's default dataset is unchanged.
     """
 
     n_events: int = 60_000
@@ -67,6 +75,7 @@ class GeneratorConfig:
     incidents_per_type: Mapping[str, int] | None = None
     incident_scale: float = 1.0
     metric_interval_s: int = 60
+    propagate_incidents: bool = False
     _start_ms: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +99,10 @@ class GeneratorConfig:
         if not 10 <= self.metric_interval_s <= 3600:
             raise bad(
                 "metric_interval_s", f"must be between 10 and 3600, got {self.metric_interval_s}"
+            )
+        if not isinstance(self.propagate_incidents, bool):
+            raise bad(
+                "propagate_incidents", f"must be True or False, got {self.propagate_incidents!r}"
             )
         rate = self.anomaly_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate != rate:
@@ -150,6 +163,7 @@ class GeneratorConfig:
                 ipt,
                 self.incident_scale,
                 self.metric_interval_s,
+                self.propagate_incidents,
             )
         )
 

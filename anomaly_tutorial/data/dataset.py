@@ -17,6 +17,7 @@ from anomaly_tutorial.data.anomalies import (
     INJECTORS,
     Injection,
     plan_incidents,
+    propagate_to_callers,
 )
 from anomaly_tutorial.data.config import GeneratorConfig
 from anomaly_tutorial.data.messages import build_messages
@@ -63,6 +64,11 @@ class OCSFDataset:
         Per-service metric series with point labels.
     plan
         The incident plan (:func:`plan_incidents`) that was realised.
+
+    With ``config.propagate_incidents`` the incidents table has three more columns:
+    ``root_cause_service`` (where the incident was injected), ``affected_services`` (the
+    callers it reached, comma-separated in hop order, empty when none) and
+    ``n_symptom_events`` (its labelled events in those callers).
     """
 
     def __init__(
@@ -73,6 +79,7 @@ class OCSFDataset:
         metrics: pd.DataFrame,
         plan: pd.DataFrame,
         endpoint: np.ndarray,
+        symptoms: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.config = config
         self.events = events
@@ -80,6 +87,7 @@ class OCSFDataset:
         self.metrics = metrics
         self.plan = plan
         self._endpoint = endpoint
+        self._symptoms = symptoms
 
     def __repr__(self) -> str:
         return (
@@ -93,10 +101,35 @@ class OCSFDataset:
         """Ground truth per event: ``event_id`` plus the label columns."""
         return self.events[[ocsf.ID_COLUMN, *ocsf.LABEL_COLUMNS]].copy()
 
+    @property
+    def symptom_hops(self) -> pd.DataFrame | None:
+        """Which events are symptoms of an incident in a service they call (with propagation).
+
+        ``None`` for a dataset generated without ``propagate_incidents``; otherwise one row per
+        event, indexed by ``event_id``: ``hop`` (0 for an event that is not a symptom, ``k``
+        for a caller ``k`` calls away from the incident's service) and ``waits_on`` (the
+        service the request waited on, missing when ``hop`` is 0).
+        """
+        if self._symptoms is None:
+            return None
+        hop, via = self._symptoms
+        return pd.DataFrame(
+            {"hop": hop, "waits_on": pd.array(via, dtype="string")},
+            index=pd.Index(self.events[ocsf.ID_COLUMN].to_numpy(), name=ocsf.ID_COLUMN),
+        )
+
     @cached_property
     def spans(self) -> pd.DataFrame:
         """Trace spans of the HTTP events (computed on first access, then cached)."""
-        return build_spans(self.events, self._endpoint, self.config.seed)
+        if self._symptoms is None:
+            return build_spans(self.events, self._endpoint, self.config.seed)
+        return build_spans(
+            self.events,
+            self._endpoint,
+            self.config.seed,
+            symptoms=self._symptoms,
+            per_service_infra=True,
+        )
 
     def to_ocsf(self, include_labels: bool = False) -> Iterator[dict[str, Any]]:
         """Yield the events as nested OCSF dicts (``metadata.uid`` = ``event_id``).
@@ -240,6 +273,7 @@ def generate_dataset(config: GeneratorConfig | None = None) -> OCSFDataset:
     )
     for _, row in plan.iterrows():
         INJECTORS[row["anomaly_type"]](ctx, row)
+    affected = propagate_to_callers(ctx, plan) if config.propagate_incidents else None
     frame = concat_blocks([ctx.base, *ctx.frames])
     frame["_ep"] = np.nan_to_num(frame["_ep"], nan=-1).astype(np.int64)
     frame["time"] = frame["time"].astype(np.int64).clip(config.start_ms, config.end_ms - 1)
@@ -252,7 +286,30 @@ def generate_dataset(config: GeneratorConfig | None = None) -> OCSFDataset:
 
     metrics, points = apply_effects(base_metrics(config), ctx.effects, config)
     incidents = _incidents(plan, events, ctx, points)
-    return OCSFDataset(config, events, incidents, metrics, plan, endpoint)
+    symptoms = None
+    if affected is not None:
+        hop = np.nan_to_num(frame["_hop"].astype(float), nan=0).astype(np.int64)
+        symptoms = (hop, frame["_via"].astype(object))
+        incidents = _with_root_causes(incidents, events, hop, affected)
+    return OCSFDataset(config, events, incidents, metrics, plan, endpoint, symptoms)
+
+
+def _with_root_causes(
+    incidents: pd.DataFrame,
+    events: pd.DataFrame,
+    hop: np.ndarray,
+    affected: dict[str, list[str]],
+) -> pd.DataFrame:
+    out = incidents.copy()
+    symptom_ids = events.loc[hop > 0, "incident_id"].value_counts()
+    ids = out["incident_id"].astype(object)
+    out["root_cause_service"] = out["service"]
+    out["affected_services"] = pd.array(
+        [",".join(affected.get(i, [])) for i in ids], dtype="string"
+    )
+    out["n_symptom_events"] = [int(symptom_ids.get(i, 0)) for i in ids]
+    out["n_symptom_events"] = out["n_symptom_events"].astype("int64")
+    return out
 
 
 def _incidents(

@@ -87,6 +87,12 @@ def apply_effects(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Apply incident effects to the metric series and label the affected points.
 
+    Each effect is ``(incident_id, type, service, start ms, end ms, strength)``, or the same
+    with a seventh entry, the attenuation ``a`` in (0, 1] of an effect that reached a caller of
+    the incident's service (:func:`~anomaly_tutorial.data.anomalies.propagate_to_callers`): a
+    caller only waits on its callee, so it shows the latency and errors, scaled by ``a``, and
+    none of the callee's CPU, memory or queue symptoms.
+
     Returns the labelled frame and the number of labelled points per incident.
     """
     rng = np.random.default_rng([config.seed, 304])
@@ -99,14 +105,16 @@ def apply_effects(
     a_type = np.full(n, "normal", dtype=object)
     inc_id = np.full(n, None, dtype=object)
     points: dict[str, int] = {}
-    for inc, kind, svc, t0, t1, strength in effects:
+    for inc, kind, svc, t0, t1, strength, *attenuation in effects:
         lo = t0 - (t0 - config.start_ms) % step
         sel = np.flatnonzero((service == svc) & (time >= lo) & (time <= t1) & ~is_anom)
-        points[inc] = len(sel)
+        points[inc] = points.get(inc, 0) + len(sel)
         if len(sel) == 0:
             continue
         k = len(sel)
-        if kind == "latency_spike":
+        if attenuation:
+            _caller_effect(m, sel, kind, strength, float(attenuation[0]), rng)
+        elif kind == "latency_spike":
             m["latency_p95_ms"][sel] *= strength * rng.uniform(0.9, 1.1, k)
             m["queue_depth"][sel] += rng.poisson(4 * strength, k)
             m["cpu_pct"][sel] += rng.uniform(5, 12, k)
@@ -140,3 +148,28 @@ def apply_effects(
     out["anomaly_type"] = pd.array(a_type, dtype="string")
     out["incident_id"] = pd.array(inc_id, dtype="string")
     return out, points
+
+
+def _caller_effect(
+    m: dict[str, np.ndarray],
+    sel: np.ndarray,
+    kind: str,
+    strength: float,
+    attenuation: float,
+    rng: np.random.Generator,
+) -> None:
+    """What a caller's metrics show while it waits on a failing callee (scaled by ``a``)."""
+    k, a = len(sel), attenuation
+    if kind == "latency_spike":
+        m["latency_p95_ms"][sel] *= (1 + (strength - 1) * a) * rng.uniform(0.9, 1.1, k)
+    elif kind == "cache_miss_storm":
+        m["latency_p95_ms"][sel] *= 1 + rng.uniform(0.3, 0.8, k) * a
+    elif kind == "db_timeout_burst":
+        m["error_rate"][sel] += rng.uniform(0.2, 0.5, k) * a
+        m["latency_p95_ms"][sel] = np.maximum(
+            m["latency_p95_ms"][sel], a * rng.normal(29_500, 300, k)
+        )
+    elif kind == "error_burst_5xx":
+        m["error_rate"][sel] += rng.uniform(0.3, 0.8, k) * a
+    else:
+        raise ValueError(f"effects: type {kind!r} does not propagate to callers")

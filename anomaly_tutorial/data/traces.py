@@ -28,7 +28,27 @@ _INFRA = {
 }
 
 
-def build_spans(events: pd.DataFrame, endpoint: np.ndarray, seed: int) -> pd.DataFrame:
+def infra_service(target: str, caller: str, per_service_infra: bool = False) -> str:
+    """Span service name of a downstream call target (``db``, ``cache``, ... or a service).
+
+    Application services keep their name. Infrastructure gets the shared name of
+    :data:`_INFRA` (every database is ``postgres``), or with ``per_service_infra`` a name of
+    its owner for databases and caches (``orders-db``, ``search-cache``), so that a trace says
+    *whose* database was slow.
+    """
+    if per_service_infra and target in ("db", "cache"):
+        return f"{caller}-{target}"
+    return _INFRA.get(target, target)
+
+
+def build_spans(
+    events: pd.DataFrame,
+    endpoint: np.ndarray,
+    seed: int,
+    *,
+    symptoms: tuple[np.ndarray, np.ndarray] | None = None,
+    per_service_infra: bool = False,
+) -> pd.DataFrame:
     """Root span per HTTP event plus one child span per downstream call of its endpoint.
 
     Parameters
@@ -39,6 +59,15 @@ def build_spans(events: pd.DataFrame, endpoint: np.ndarray, seed: int) -> pd.Dat
         Endpoint index per event row (``-1`` for non-HTTP events).
     seed
         Seed of the span ids and timing jitter.
+    symptoms
+        For a dataset generated with ``propagate_incidents``: per event row the hop (0 = not a
+        symptom) and the callee it waited on. A symptom request's child span to that callee
+        covers almost the whole request and is an error when the request failed; the
+        database and latency-spike rules below then apply to the injected requests only,
+        and a latency spike, being in the service's own code, no longer stretches its first
+        child span.
+    per_service_infra
+        Name databases and caches after their owner (:func:`infra_service`).
 
     Returns
     -------
@@ -77,6 +106,13 @@ def build_spans(events: pd.DataFrame, endpoint: np.ndarray, seed: int) -> pd.Dat
     ]
     db_slow = np.isin(a_type, ["db_timeout_burst", "slow_query"])
     spike = a_type == "latency_spike"
+    hop = via = None
+    if symptoms is not None:
+        hop = np.asarray(symptoms[0])[http]
+        via = np.asarray(symptoms[1], dtype=object)[http]
+        db_slow &= hop == 0
+        spike = np.zeros(n, bool)
+    service = ENDPOINTS["service"].to_numpy(dtype=object)
     for e, calls in enumerate(ENDPOINTS["calls"]):
         rows = np.flatnonzero(ep == e)
         m = len(calls)
@@ -98,13 +134,18 @@ def build_spans(events: pd.DataFrame, endpoint: np.ndarray, seed: int) -> pd.Dat
             if j == 0:
                 c_start = np.where(spike[rows], start[rows] + dur[rows] * 0.02, c_start)
                 c_dur = np.where(spike[rows], dur[rows] * 0.9, c_dur)
+            if hop is not None:
+                waits = (hop[rows] > 0) & (via[rows] == target)
+                c_start = np.where(waits, start[rows] + dur[rows] * 0.02, c_start)
+                c_dur = np.where(waits, dur[rows] * rng.uniform(0.9, 0.96, k), c_dur)
+                status[waits & (code[rows] >= 500)] = "error"
             parts.append(
                 pd.DataFrame(
                     {
                         "trace_id": trace[rows],
                         "span_id": hex_ids(rng, k, 16),
                         "parent_span_id": root_id[rows],
-                        "service": _INFRA.get(target, target),
+                        "service": infra_service(target, service[e], per_service_infra),
                         "operation": op,
                         "start_time": np.floor(c_start).astype(np.int64),
                         "duration_ms": np.round(c_dur, 2),

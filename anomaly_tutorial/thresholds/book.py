@@ -11,13 +11,18 @@ book_split`), every detector fitted on the training period only:
 * ``"sessions"``: 3-gram novelty (:mod:`anomaly_tutorial.sequences`) of the sessions of each
   source address, one score per session, timed at the session's last event.
 
+``book_scores(family, config)`` does the same on the dataset of another generator
+configuration (for instance one with ``propagate_incidents=True``), generated once per
+process by :func:`book_dataset`.
+
 Every table has the same columns, :data:`SCORE_COLUMNS`, so that the policies, the incident
 grouping and the triage chapter treat the three families alike. :func:`evaluate_decision`
 measures a decision on one period; :func:`compare_policies` fits several policies on the
 validation rows of a table and measures each on its test rows.
 
-Public objects: :func:`book_scores`, :func:`book_policies`, :func:`evaluate_decision`,
-:func:`compare_policies`, :data:`FAMILIES`, :data:`SCORE_COLUMNS`, :data:`DETECTOR_NAMES`.
+Public objects: :func:`book_scores`, :func:`book_dataset`, :func:`book_policies`,
+:func:`evaluate_decision`, :func:`compare_policies`, :data:`FAMILIES`, :data:`SCORE_COLUMNS`,
+:data:`DETECTOR_NAMES`.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = [
     "DETECTOR_NAMES",
     "FAMILIES",
     "SCORE_COLUMNS",
+    "book_dataset",
     "book_policies",
     "book_scores",
     "compare_policies",
@@ -180,11 +186,41 @@ def _session_scores(events: pd.DataFrame, split) -> pd.DataFrame:  # type: ignor
     return out.sort_values("time", kind="stable").reset_index(drop=True)
 
 
-@functools.cache
-def _book_scores(family: str) -> pd.DataFrame:
-    from anomaly_tutorial.data import book_split, default_dataset
+@functools.lru_cache(maxsize=2)
+def _generated(config: Any) -> Any:
+    from anomaly_tutorial.data import generate_dataset
 
-    dataset = default_dataset()
+    return generate_dataset(config)
+
+
+def book_dataset(config: Any = None) -> Any:
+    """The dataset of a generator configuration, generated once per process.
+
+    Parameters
+    ----------
+    config : GeneratorConfig, optional
+        ``None`` (or the default configuration) gives
+        :func:`~anomaly_tutorial.data.default_dataset`; any other configuration is generated
+        on first use and kept (the two most recent) for the rest of the process.
+
+    Returns
+    -------
+    OCSFDataset
+    """
+    from anomaly_tutorial.data import GeneratorConfig, default_dataset
+
+    if config is None or config == GeneratorConfig():
+        return default_dataset()
+    if not isinstance(config, GeneratorConfig):
+        raise TypeError(f"config: expected a GeneratorConfig, got {type(config).__name__}")
+    return _generated(config)
+
+
+@functools.cache
+def _book_scores(family: str, config: Any = None) -> pd.DataFrame:
+    from anomaly_tutorial.data import book_split
+
+    dataset = book_dataset(config)
     split = book_split(dataset.config)
     if family == "events":
         return _event_scores(dataset.events, split)
@@ -193,12 +229,14 @@ def _book_scores(family: str) -> pd.DataFrame:
     return _session_scores(dataset.events, split)
 
 
-def book_scores(family: str) -> pd.DataFrame:
+def book_scores(family: str, config: Any = None) -> pd.DataFrame:
     """Validation and test scores of the book's detector for one family of data.
 
     Parameters
     ----------
     family : {"events", "metrics", "sessions"}
+    config : GeneratorConfig, optional
+        The dataset to score (:func:`book_dataset`); default: the book's default dataset.
 
     Returns
     -------
@@ -220,7 +258,14 @@ def book_scores(family: str) -> pd.DataFrame:
     """
     if family not in FAMILIES:
         raise ValueError(f"family: must be one of {', '.join(FAMILIES)}, got {family!r}")
-    return _book_scores(family).copy()
+    if config is not None:
+        from anomaly_tutorial.data import GeneratorConfig
+
+        if not isinstance(config, GeneratorConfig):
+            raise TypeError(f"config: expected a GeneratorConfig, got {type(config).__name__}")
+        if config == GeneratorConfig():
+            config = None
+    return _book_scores(family, config).copy()
 
 
 def evaluate_decision(
