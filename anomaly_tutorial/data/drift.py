@@ -13,8 +13,9 @@ adds five scenarios of benign change, each with its ground truth in a ``drifts``
     a ``client_share`` of the users come from ``client_user_agent`` with a different request mix
     (:data:`CLIENT_MIX`: more search and token refreshes, fewer page loads).
 ``new_service``
-    A new service (``new_service``) goes live on ``new_service_day`` and takes a
-    ``new_service_share`` of the HTTP traffic on top of the usual one.
+    A new service (``new_service``, a new URL path, port :data:`NEW_SERVICE_PORT`) goes live
+    on ``new_service_day`` and adds a ``new_service_share`` of the HTTP traffic on top of the
+    usual one.
 ``holiday``
     A public holiday on a weekday (``holiday_day``): traffic drops to the weekend level, which
     flattens the weekly cycle.
@@ -97,6 +98,8 @@ CLIENT_MIX = {
 }
 #: Fields the feature pipeline requires on every event (a scenario may not break them).
 _REQUIRED = ("time", "class_uid", "activity_id", "severity_id", "status_id")
+#: Port the new service listens on (the other services use 443 and 8080).
+NEW_SERVICE_PORT = 9090
 _ENDPOINT_NAMES = (ENDPOINTS["method"] + " " + ENDPOINTS["path"]).to_list()
 
 
@@ -144,7 +147,7 @@ class DriftConfig:
     client_user_agent: str = "ShopApp/5.0.0 (Android 15; Pixel 9)"
     new_service_day: int = 22
     new_service: str = "recommendations"
-    new_service_share: float = 0.06
+    new_service_share: float = 0.2
     holiday_day: int = 29
     broken_feature_day: int = 32
     broken_field: str = "traffic.bytes_out"
@@ -307,6 +310,7 @@ class _Scenarios:
         block["http_request.url.path"] = np.full(n, f"/api/{c.new_service}", dtype=object)
         block["dst_endpoint.svc_name"] = np.full(n, c.new_service, dtype=object)
         block["dst_endpoint.ip"] = ("10.1.9." + rng.integers(10, 13, n).astype(str)).astype(object)
+        block["dst_endpoint.port"] = np.full(n, NEW_SERVICE_PORT, dtype=np.int64)
         block["_ep"] = np.full(n, -1, dtype=np.int64)  # unknown to the trace call graph
         return block
 
@@ -332,9 +336,12 @@ class DriftDataset:
         the events the scenario changed or created.
     split : BookSplit
         :func:`production_split`.
+    intact_values : Series
+        The values of ``broken_field`` that the broken pipeline dropped (indexed like
+        ``events``), so that a chapter can measure what the breakage cost.
     """
 
-    def __init__(self, config: DriftConfig, dataset: OCSFDataset) -> None:
+    def __init__(self, config: DriftConfig, dataset: OCSFDataset, intact_values: pd.Series) -> None:
         self.config = config
         self.dataset = dataset
         self.events = dataset.events
@@ -342,6 +349,7 @@ class DriftDataset:
         self.split = production_split(config)
         self.drifts = _drift_table(config)
         self.affected = _affected(config, self.events)
+        self.intact_values = intact_values
 
     def __repr__(self) -> str:
         return (
@@ -448,8 +456,9 @@ def generate_drift_dataset(config: DriftConfig | None = None) -> DriftDataset:
     broken = (events["class_uid"] == ocsf.HTTP_ACTIVITY) & (
         events["time"] >= config.day_start_ms(config.broken_feature_day)
     )
+    intact = events.loc[broken, config.broken_field].copy()
     events.loc[broken, config.broken_field] = pd.NA
-    return DriftDataset(config, dataset)
+    return DriftDataset(config, dataset, intact)
 
 
 @functools.lru_cache(maxsize=1)

@@ -291,7 +291,9 @@ class FeatureDriftMonitor(BaseEstimator):
                     )
                 edges = _quantile_edges(x, self.n_bins)
                 self.edges_[column] = edges
-                counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=edges.size + 1)
+                counts = np.bincount(
+                    np.searchsorted(edges, x, side="right"), minlength=edges.size + 1
+                )
                 self.reference_counts_[column] = np.r_[counts, missing.sum()].astype(float)
                 step = max(1, int(np.ceil(x.size / self.max_reference)))
                 self.reference_values_[column] = np.sort(x)[::step]
@@ -342,7 +344,9 @@ class FeatureDriftMonitor(BaseEstimator):
             if kind == "numeric":
                 x = self._finite(values[~missing], "current", column)
                 edges = self.edges_[column]
-                counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=edges.size + 1)
+                counts = np.bincount(
+                    np.searchsorted(edges, x, side="right"), minlength=edges.size + 1
+                )
                 counts = np.r_[counts, missing.sum()].astype(float)
                 if x.size:
                     ks = stats.ks_2samp(self.reference_values_[column], x)
@@ -357,8 +361,8 @@ class FeatureDriftMonitor(BaseEstimator):
             else:
                 observed = values[~missing].astype(object)
                 known = observed.isin(self.categories_[column])
-                per_value = observed[known].value_counts().reindex(
-                    self.categories_[column], fill_value=0
+                per_value = (
+                    observed[known].value_counts().reindex(self.categories_[column], fill_value=0)
                 )
                 unseen = int((~known).sum())
                 counts = np.r_[per_value.to_numpy(float), unseen, missing.sum()]
@@ -367,7 +371,9 @@ class FeatureDriftMonitor(BaseEstimator):
                 table = table[:, table.sum(axis=0) > 0]
                 if table.shape[1] >= 2 and table[1].sum() > 0:
                     chi2 = stats.chi2_contingency(table, correction=False)
-                    row.update(chi2_statistic=float(chi2.statistic), chi2_p_value=float(chi2.pvalue))
+                    row.update(
+                        chi2_statistic=float(chi2.statistic), chi2_p_value=float(chi2.pvalue)
+                    )
             row["psi"] = _psi_from_counts(ref_counts, counts, PSI_EPSILON)
             rows.append(row)
         return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))

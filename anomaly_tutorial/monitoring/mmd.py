@@ -132,7 +132,10 @@ def mmd_test(
             f"reference has {x.shape[1]} features and current {y.shape[1]}; the two samples "
             "must have the same columns"
         )
-    for name, value, low in (("n_permutations", n_permutations, 1), ("max_samples", max_samples, 2)):
+    for name, value, low in (
+        ("n_permutations", n_permutations, 1),
+        ("max_samples", max_samples, 2),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
     if bandwidth is not None and not (np.isfinite(bandwidth) and bandwidth > 0):
