@@ -6,7 +6,8 @@
 with it, one row per column:
 
 * every column: ``psi``, ``missing_rate`` and ``reference_missing_rate`` (a missing value is
-  information, not noise: a field that stops arriving is the first sign of a broken pipeline);
+  information, not noise: a field that stops arriving is the first sign of a broken pipeline),
+  and ``missing_change``, the largest change of the missing rate within one event class;
 * numeric columns: the two-sample Kolmogorov-Smirnov statistic and p-value
   (:func:`scipy.stats.ks_2samp`) and the Wasserstein-1 distance
   (:func:`scipy.stats.wasserstein_distance`) divided by the reference IQR, so that columns in
@@ -64,6 +65,7 @@ REPORT_COLUMNS = (
     "chi2_statistic",
     "chi2_p_value",
     "unseen_rate",
+    "missing_change",
 )
 
 #: Raw event fields the book monitors: numeric, then categorical (``url_template`` is the URL
@@ -196,9 +198,16 @@ class FeatureDriftMonitor(BaseEstimator):
         ``{column: "numeric" | "categorical"}``; ``None`` means :data:`EVENT_COLUMNS`.
     n_bins : int, default 10
         Quantile bins of numeric columns for the PSI.
-    max_reference : int, default 20000
+    max_reference : int, default 5000
         At most this many reference rows are kept for the KS test and the Wasserstein distance
         (an evenly spaced subsample, deterministic); the PSI bins use every row.
+    segment : str or None, default "class_name"
+        Column whose values split the rows into segments for ``missing_change``: the largest
+        change of a column's missing rate within one segment (with at least ``min_segment``
+        rows in both periods). Fields that apply to one event class only (``duration`` of an
+        HTTP request) are missing for the others, so the overall missing rate moves with the
+        class mix; within a class it moves only when the field breaks. ``None``: overall.
+    min_segment : int, default 30
 
     Attributes
     ----------
@@ -215,6 +224,8 @@ class FeatureDriftMonitor(BaseEstimator):
     reference_iqr_ : dict[str, float]
         Interquartile range of each numeric column (1 when it is 0).
     reference_missing_rate_ : dict[str, float]
+    segment_missing_rate_ : dict[str, pandas.Series]
+        Per column, the reference missing rate of each segment with enough rows.
     n_reference_ : int
 
     Notes
@@ -232,11 +243,15 @@ class FeatureDriftMonitor(BaseEstimator):
         self,
         columns: dict[str, str] | None = None,
         n_bins: int = 10,
-        max_reference: int = 20_000,
+        max_reference: int = 5_000,
+        segment: str | None = "class_name",
+        min_segment: int = 30,
     ) -> None:
         self.columns = columns
         self.n_bins = n_bins
         self.max_reference = max_reference
+        self.segment = segment
+        self.min_segment = min_segment
 
     def _check_frame(self, frame: Any, name: str, columns: Sequence[str]) -> pd.DataFrame:
         if not isinstance(frame, pd.DataFrame):
@@ -273,8 +288,21 @@ class FeatureDriftMonitor(BaseEstimator):
             raise ValueError(f"n_bins: must be an integer >= 2, got {self.n_bins!r}")
         if not isinstance(self.max_reference, int) or self.max_reference < 100:
             raise ValueError(f"max_reference: must be an integer >= 100, got {self.max_reference}")
-        frame = self._check_frame(reference, "reference", list(columns))
+        needed = list(columns) + ([self.segment] if self.segment is not None else [])
+        frame = self._check_frame(reference, "reference", needed)
         self.columns_ = columns
+        self.segment_missing_rate_ = {}
+        if self.segment is not None:
+            codes, names = pd.factorize(frame[self.segment].astype(object), use_na_sentinel=False)
+            sizes = np.bincount(codes, minlength=len(names))
+            large = sizes >= self.min_segment
+            self.segments_ = pd.Index(names)
+            for column in columns:
+                missing = np.bincount(
+                    codes, weights=frame[column].isna().to_numpy(), minlength=len(names)
+                )
+                rates = pd.Series(missing / np.maximum(sizes, 1), index=self.segments_)
+                self.segment_missing_rate_[column] = rates[large]
         self.n_reference_ = len(frame)
         self.edges_, self.reference_counts_, self.categories_ = {}, {}, {}
         self.reference_values_, self.reference_iqr_, self.reference_missing_rate_ = {}, {}, {}
@@ -327,7 +355,12 @@ class FeatureDriftMonitor(BaseEstimator):
             infinite values.
         """
         check_is_fitted(self, "columns_")
-        frame = self._check_frame(current, "current", list(self.columns_))
+        needed = list(self.columns_) + ([self.segment] if self.segment is not None else [])
+        frame = self._check_frame(current, "current", needed)
+        if self.segment is not None:
+            codes, names = pd.factorize(frame[self.segment].astype(object), use_na_sentinel=False)
+            sizes = np.bincount(codes, minlength=len(names))
+            segment_index = pd.Index(names)
         rows = []
         for column, kind in self.columns_.items():
             values = frame[column]
@@ -375,6 +408,16 @@ class FeatureDriftMonitor(BaseEstimator):
                         chi2_statistic=float(chi2.statistic), chi2_p_value=float(chi2.pvalue)
                     )
             row["psi"] = _psi_from_counts(ref_counts, counts, PSI_EPSILON)
+            if self.segment is None:
+                row["missing_change"] = abs(row["missing_rate"] - row["reference_missing_rate"])
+            else:
+                reference_rates = self.segment_missing_rate_[column]
+                counts_missing = np.bincount(codes, weights=missing, minlength=len(names))
+                rates = pd.Series(counts_missing / np.maximum(sizes, 1), index=segment_index)
+                rates = rates[sizes >= self.min_segment]
+                shared = reference_rates.index.intersection(rates.index)
+                change = (rates[shared] - reference_rates[shared]).abs()
+                row["missing_change"] = float(change.max()) if len(change) else 0.0
             rows.append(row)
         return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
 
