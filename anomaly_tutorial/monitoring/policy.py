@@ -38,7 +38,7 @@ fitted ``featurizer_`` (for the multivariate test); without ``alert_level`` it a
 
 Public objects: :func:`calibrate_thresholds`, :class:`RetrainingPolicy`,
 :func:`run_production`, :class:`ProductionRun`, :func:`flag_delays`,
-:func:`false_alarms_by_drift`, :data:`ACTIONS`.
+:func:`false_alarms_by_drift`, :func:`compare_models`, :data:`ACTIONS`.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ __all__ = [
     "ProductionRun",
     "RetrainingPolicy",
     "calibrate_thresholds",
+    "compare_models",
     "false_alarms_by_drift",
     "flag_delays",
     "run_production",
@@ -250,9 +251,10 @@ class ProductionRun:
         One row per production day: ``day`` (counted from 1), ``day_start``, ``n_events``,
         ``serving`` (model id), ``alerts``, ``false_alarms`` and ``true_alerts`` (ground
         truth, for the reader only), the review (``reviewed``, ``reviewed_true``,
-        ``precision`` with its Wilson interval, ``estimated_false_alarms``), every drift statistic (``psi:<column>``, ...), the
-        flags, ``mmd_p_value``, ``ks_uniform``, ``ks_p_value``, ``volume_ratio`` and
-        ``action``.
+        ``precision`` with its Wilson interval, ``estimated_false_alarms``), every drift
+        statistic (``psi:<column>``, ...), ``mmd_p_value``, ``ks_uniform``, ``ks_p_value``,
+        ``volume_ratio``, the flags ``input_drift``, ``breakage``, ``over_budget`` and
+        ``too_many_false_alarms``, and ``action``.
     flagged : DataFrame
         Boolean, one column per check (``"<statistic>:<column>"`` and ``events_per_day``):
         which threshold each day crossed.
@@ -534,7 +536,7 @@ def _decide(pending: dict[str, Any], policy: RetrainingPolicy, next_id: int) -> 
     first = pending["trigger_day"] - policy.window_days + 1
     champion_rate, challenger_rate = champion.sum() / days, challenger.sum() / days
     promoted = bool(challenger_rate <= policy.alert_budget and challenger_rate < champion_rate)
-    n_true = max(int(labels.sum()), 1)
+    n_true = int(labels.sum())
     shadow_first = pending["calibrated_day"] + 1
     return {
         "trigger_day": pending["trigger_day"],
@@ -545,8 +547,9 @@ def _decide(pending: dict[str, Any], policy: RetrainingPolicy, next_id: int) -> 
         "challenger_alerts_per_day": float(challenger_rate),
         "champion_false_alarms_per_day": float((champion & ~labels).sum() / days),
         "challenger_false_alarms_per_day": float((challenger & ~labels).sum() / days),
-        "champion_recall": float((champion & labels).sum() / n_true),
-        "challenger_recall": float((challenger & labels).sum() / n_true),
+        # NaN when no anomalous event fell in the shadow days
+        "champion_recall": float((champion & labels).sum() / n_true) if n_true else np.nan,
+        "challenger_recall": float((challenger & labels).sum() / n_true) if n_true else np.nan,
         "promoted": promoted,
         "model": next_id if promoted else None,
     }
@@ -625,3 +628,43 @@ def false_alarms_by_drift(
             }
         )
     return pd.DataFrame(rows)
+
+
+def compare_models(
+    models: Mapping[str, Any],
+    events: pd.DataFrame,
+    *,
+    start_ms: int,
+    end_ms: int,
+    alert_level: float,
+) -> pd.DataFrame:
+    """Several fitted models on the same period, at the same alert level: alerts and false
+    alarms per day, event recall and incidents with at least one alert (ground truth).
+
+    Each model scores the events of ``[start_ms, end_ms)`` with the day before as history.
+    """
+    from anomaly_tutorial.evaluate import incident_detection
+
+    t = events["time"].to_numpy()
+    part = events[(t >= start_ms) & (t < end_ms)]
+    if len(part) == 0:
+        raise ValueError(f"no events in [{start_ms}, {end_ms}): nothing to compare on")
+    history = events[(t >= start_ms - DAY_MS) & (t < start_ms)]
+    labels = part[["event_id", "is_anomaly", "incident_id"]]
+    times = pd.Series(part["time"].to_numpy(), index=part["event_id"].to_numpy())
+    is_anomaly = part["is_anomaly"].to_numpy(dtype=bool)
+    days = (end_ms - start_ms) / DAY_MS
+    rows = {}
+    for name, model in models.items():
+        alerts = model.score(part, history=history)["p_value"].to_numpy() <= alert_level
+        caught = incident_detection(
+            pd.Series(alerts, index=part["event_id"].to_numpy()), labels, times
+        )
+        rows[name] = {
+            "alerts_per_day": alerts.sum() / days,
+            "false_alarms_per_day": (alerts & ~is_anomaly).sum() / days,
+            "event_recall": (alerts & is_anomaly).sum() / max(int(is_anomaly.sum()), 1),
+            "incidents_caught": int(caught["detected"].sum()),
+            "n_incidents": len(caught),
+        }
+    return pd.DataFrame(rows).T
