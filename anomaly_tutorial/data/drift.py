@@ -98,6 +98,9 @@ CLIENT_MIX = {
 }
 #: Fields the feature pipeline requires on every event (a scenario may not break them).
 _REQUIRED = ("time", "class_uid", "activity_id", "severity_id", "status_id")
+#: Sampling interval of the month's metric series (5 minutes: the monitoring chapter reads
+#: events, and a month of one-minute series would only cost generation time).
+METRIC_INTERVAL_S = 300
 #: Port the new service listens on (the other services use 443 and 8080).
 NEW_SERVICE_PORT = 9090
 _ENDPOINT_NAMES = (ENDPOINTS["method"] + " " + ENDPOINTS["path"]).to_list()
@@ -207,7 +210,10 @@ class DriftConfig:
     def generator_config(self) -> GeneratorConfig:
         """The :class:`GeneratorConfig` of the underlying traffic and incidents."""
         return GeneratorConfig(
-            n_events=self.days * self.events_per_day, days=self.days, seed=self.seed
+            n_events=self.days * self.events_per_day,
+            days=self.days,
+            seed=self.seed,
+            metric_interval_s=METRIC_INTERVAL_S,
         )
 
     def day_start_ms(self, day: int) -> int:

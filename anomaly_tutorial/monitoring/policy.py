@@ -33,7 +33,7 @@ fresh :class:`~anomaly_tutorial.thresholds.AlertBudget` would do.
 "The detector" is anything with ``fit(train_events, validation_events)`` and
 ``score(events, history=None)`` returning ``event_id``, ``time`` and ``p_value`` columns, and a
 fitted ``featurizer_`` (for the multivariate test); without ``alert_level`` it also needs
-``calibrator_``, ``threshold_`` and ``validation_figures_``, as
+``calibrator_`` and ``threshold_``, as
 :class:`~anomaly_tutorial.serving.DetectionPipeline`, the book's, has.
 
 Public objects: :func:`calibrate_thresholds`, :class:`RetrainingPolicy`,
@@ -324,17 +324,17 @@ def run_production(
     split
         Train / validation / production boundaries (a :class:`~anomaly_tutorial.data.BookSplit`).
     make_detector
-        Builds an unfitted detector (see the module docstring). The first model is fitted
-        with the label columns (its validation figures need them); challengers without,
-        as production data has none.
+        Builds an unfitted detector (see the module docstring). Every model is fitted
+        without the label columns, as production data has none; the labels of the
+        validation period only set the default ``max_false_alarms``.
     policy
         The :class:`RetrainingPolicy` (default parameters when ``None``).
     thresholds
         Drift thresholds; ``None`` calibrates them with :func:`calibrate_thresholds`.
     max_false_alarms
         Estimated false alarms per day above which a day counts as harmful; ``None``:
-        ``policy.false_alarm_margin`` times the first model's validation false alarms per day
-        (from its ``validation_figures_``: alerts per day x (1 - precision)).
+        ``policy.false_alarm_margin`` times the first model's false alarms per day on the
+        (labelled) validation period, at ``alert_level``.
     alert_level
         Alert when the conformal p-value is at most this; ``None``: the p-value of the first
         model's ``threshold_`` under its ``calibrator_``.
@@ -359,11 +359,9 @@ def run_production(
         if c in events.columns
     ]
 
-    def fit_model(
-        train_start: int, train_end: int, calibration_end: int, labelled: bool = False
-    ) -> dict[str, Any]:
-        # production data has no labels: a challenger is fitted without them
-        drop = [] if labelled else unlabelled
+    def fit_model(train_start: int, train_end: int, calibration_end: int) -> dict[str, Any]:
+        # every model is fitted without labels (production data has none)
+        drop = unlabelled
         model = make_detector().fit(
             period(train_start, train_end).drop(columns=drop),
             period(train_end, calibration_end).drop(columns=drop),
@@ -381,15 +379,19 @@ def run_production(
             "keep": keep,
         }
 
-    serving = {0: fit_model(start, split.train_end_ms, split.validation_end_ms, labelled=True)}
+    serving = {0: fit_model(start, split.train_end_ms, split.validation_end_ms)}
     if alert_level is None:
         first = serving[0]["model"]
         alert_level = float(first.calibrator_.p_values([first.threshold_])[0])
     if not 0 < alert_level < 1:
         raise ValueError(f"alert_level: must be in (0, 1), got {alert_level!r}")
     if max_false_alarms is None:
-        figures = serving[0]["model"].validation_figures_
-        validation_false_alarms = figures["alerts_per_day"] * (1.0 - figures["precision"])
+        validation = period(split.train_end_ms, split.validation_end_ms)
+        history = period(start, split.train_end_ms)
+        p_values = serving[0]["model"].score(validation, history=history)["p_value"].to_numpy()
+        normal = ~validation["is_anomaly"].to_numpy(dtype=bool)
+        days = (split.validation_end_ms - split.train_end_ms) / DAY_MS
+        validation_false_alarms = float(((p_values <= alert_level) & normal).sum() / days)
         max_false_alarms = policy.false_alarm_margin * validation_false_alarms
     current = 0
     pending: dict[str, Any] | None = None
