@@ -184,7 +184,7 @@ class DriftConfig:
                 )
         weekday = (
             pd.Timestamp(GeneratorConfig().start) + pd.Timedelta(days=self.holiday_day - 1)
-        ).dayofweek
+        ).day_of_week
         if weekday >= 5:
             raise bad(
                 "holiday_day",

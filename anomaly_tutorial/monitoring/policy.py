@@ -81,7 +81,7 @@ def _day_index(times: np.ndarray, start_ms: int) -> np.ndarray:
 
 
 def _weekend(day_start_ms: int) -> bool:
-    return bool(pd.Timestamp(day_start_ms, unit="ms").dayofweek >= 5)
+    return bool(pd.Timestamp(day_start_ms, unit="ms").day_of_week >= 5)
 
 
 def _volume_reference(view: pd.DataFrame, start_ms: int, end_ms: int) -> dict[bool, float]:
