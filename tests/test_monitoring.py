@@ -257,9 +257,9 @@ def test_mmd_is_deterministic_and_bounded():
     assert a == b
     assert (a.n_reference, a.n_current) == (100, 100)
     assert 1 / 51 <= a.p_value <= 1.0
-    state = np.random.get_state()[1].copy()
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 (checking the legacy global RNG)
     mon.mmd_test(x, y, max_samples=50, n_permutations=5)
-    assert (np.random.get_state()[1] == state).all()  # no global RNG side effect
+    assert (np.random.get_state()[1] == state).all()  # noqa: NPY002 (no global side effect)
 
 
 def test_mmd_bad_input():
