@@ -140,7 +140,7 @@ class DriftConfig:
     """
 
     days: int = 35
-    events_per_day: int = 1_600
+    events_per_day: int = 1_300
     seed: int = 7
     slow_deploy_day: int = 16
     slow_endpoint: str = "GET /api/orders/{id}"
