@@ -208,6 +208,18 @@ def test_drift_by_window_stacks_days_and_refuses_empty_days():
     assert list(report["window_start"].unique()) == [0, 86_400_000, 2 * 86_400_000]
     with pytest.raises(ValueError, match="has no rows"):
         mon.drift_by_window(monitor, frame, start_ms=0, end_ms=4 * 86_400_000)
+    sliding = mon.drift_by_window(
+        monitor,
+        frame,
+        start_ms=0,
+        end_ms=3 * 86_400_000,
+        window_ms=2 * 86_400_000,
+        step_ms=86_400_000,
+    )
+    assert list(sliding["window_start"].unique()) == [0, 86_400_000]
+    assert (sliding["n_current"] == 400).all()
+    with pytest.raises(ValueError, match="step_ms"):
+        mon.drift_by_window(monitor, frame, start_ms=0, end_ms=86_400_000, step_ms=0)
 
 
 # --- MMD ----------------------------------------------------------------------------------

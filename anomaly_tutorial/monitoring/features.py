@@ -429,9 +429,13 @@ def drift_by_window(
     start_ms: int,
     end_ms: int,
     window_ms: int = DAY_MS,
+    step_ms: int | None = None,
     time_column: str = "time",
 ) -> pd.DataFrame:
-    """:meth:`FeatureDriftMonitor.report` for each window ``[start + k w, start + (k+1) w)``.
+    """:meth:`FeatureDriftMonitor.report` for each window ``[s, s + window_ms)``, with ``s``
+    from ``start_ms`` in steps of ``step_ms`` (default ``window_ms``: consecutive windows; a
+    week every day with ``window_ms=7 * DAY_MS, step_ms=DAY_MS``) while ``s + window_ms <=
+    end_ms``.
 
     Returns the reports stacked, with a ``window_start`` column (epoch ms) in front. A window
     without rows is an error (an empty day is itself an alarm, to be raised by whoever feeds
@@ -439,17 +443,18 @@ def drift_by_window(
     """
     if time_column not in frame.columns:
         raise ValueError(f"frame: column {time_column!r} is missing")
-    if not end_ms > start_ms or window_ms <= 0:
+    step_ms = window_ms if step_ms is None else step_ms
+    if not (window_ms > 0 and step_ms > 0 and start_ms + window_ms <= end_ms):
         raise ValueError(
-            f"windows: need start_ms < end_ms and window_ms > 0, got {start_ms}, {end_ms}, "
-            f"{window_ms}"
+            "windows: need window_ms > 0, step_ms > 0 and start_ms + window_ms <= end_ms, got "
+            f"start_ms={start_ms}, end_ms={end_ms}, window_ms={window_ms}, step_ms={step_ms}"
         )
     t = frame[time_column].to_numpy()
     reports = []
-    for begin in range(int(start_ms), int(end_ms), int(window_ms)):
+    for begin in range(int(start_ms), int(end_ms) - int(window_ms) + 1, int(step_ms)):
         part = frame[(t >= begin) & (t < begin + window_ms)]
         if len(part) == 0:
-            raise ValueError(f"window starting at {begin} ms has no rows")
+            raise ValueError(f"the window starting at {begin} ms has no rows")
         report = monitor.report(part)
         report.insert(0, "window_start", begin)
         reports.append(report)
