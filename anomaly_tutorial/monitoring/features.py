@@ -226,6 +226,8 @@ class FeatureDriftMonitor(BaseEstimator):
     reference_missing_rate_ : dict[str, float]
     segment_missing_rate_ : dict[str, pandas.Series]
         Per column, the reference missing rate of each segment with enough rows.
+    segments_ : pandas.Index
+        The segment values of the reference (when ``segment`` is set).
     n_reference_ : int
 
     Notes
