@@ -114,3 +114,46 @@ def test_compare_models_at_one_alert_level(run, month):
         mon.compare_models(
             {"first": run.models[0]}, month.events, start_ms=0, end_ms=1, alert_level=0.01
         )
+
+
+def test_run_is_deterministic_on_a_tiny_month():
+    tiny = DriftConfig(
+        days=14,
+        events_per_day=300,
+        slow_deploy_day=11,
+        client_release_day=12,
+        new_service_day=12,
+        holiday_day=12,
+        broken_feature_day=13,
+    )
+    data = generate_drift_dataset(tiny)
+
+    def once():
+        return mon.run_production(
+            data.events,
+            data.split,
+            lambda: DetectionPipeline(alerts_per_day=10),
+            mon.RetrainingPolicy(alert_budget=10, window_days=3, shadow_days=1),
+            mmd_samples=60,
+            mmd_permutations=20,
+            seed=4,
+        )
+
+    first, second = once(), once()
+    assert first.daily.equals(second.daily)
+    assert first.scores.equals(second.scores)
+    assert first.retrains.equals(second.retrains)
+
+
+def test_event_view_and_never_flagged_scenarios(run, month):
+    view = mon.event_view(month.events)
+    assert list(view.columns) == ["time", *mon.EVENT_COLUMNS]
+    path = view["url_template"].dropna()
+    assert not path.str.contains(r"/\d+(?:/|$)").any()
+    assert "/api/orders/{id}" in set(path)
+    delays = mon.flag_delays(run, month.drifts)
+    never = delays["first_flagged_day"].isna()
+    assert (delays.loc[never, "delay_days"].isna()).all()
+    assert (delays.loc[never, "flagged_by"] == "").all()
+    with pytest.raises(ValueError, match="'time' is missing"):
+        mon.event_view(month.events.drop(columns="time"))
