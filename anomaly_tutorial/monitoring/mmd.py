@@ -11,8 +11,8 @@ sample) and turns it into a p-value by permutations: under "no drift" the labels
 
 Both samples are subsampled to at most ``max_samples`` rows (seeded), which bounds the cost to
 ``O(max_samples² x n_permutations)``; with the defaults one test takes well under a second.
-Rabanser et al. (2019), "Failing loudly", found such kernel two-sample tests on
-(dimension-reduced) representations among the most reliable shift detectors.
+Rabanser et al. (2019), "Failing loudly", compare this test with univariate tests on
+dimension-reduced representations of the data as detectors of dataset shift.
 
 Public objects: :func:`mmd_test`, :class:`MMDResult`, :func:`median_bandwidth`.
 """
