@@ -84,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         false_alarms_per_day_before=("false_alarms_per_day_before", "mean"),
         false_alarms_per_day_after=("false_alarms_per_day_after", "mean"),
     )
-    promoted = retrains.groupby("seed")["promoted"].agg(["size", "sum"])
+    promoted = (
+        retrains.assign(promoted=retrains["promoted"].astype(int))
+        .groupby("seed")["promoted"]
+        .agg(["size", "sum"])
+        .reindex(args.seeds, fill_value=0)
+        .rename_axis("seed")
+    )
     lines = [
         "# Monitoring policy on other months",
         "",
