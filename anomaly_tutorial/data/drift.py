@@ -62,7 +62,6 @@ from anomaly_tutorial.data.traffic import (
     sample_times,
 )
 from anomaly_tutorial.data.world import ENDPOINTS, World
-from anomaly_tutorial.features.pipeline import url_path_template
 
 __all__ = [
     "CLIENT_MIX",
@@ -423,6 +422,8 @@ def _drift_table(c: DriftConfig) -> pd.DataFrame:
 
 
 def _affected(c: DriftConfig, events: pd.DataFrame) -> pd.DataFrame:
+    from anomaly_tutorial.features.pipeline import url_path_template  # imported late: light import
+
     t = events["time"].to_numpy()
     http = (events["class_uid"] == ocsf.HTTP_ACTIVITY).to_numpy()
     after = {
