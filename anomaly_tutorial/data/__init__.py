@@ -13,6 +13,7 @@ from anomaly_tutorial.data.dataset import (
     time_split,
 )
 from anomaly_tutorial.data.diagnostics import single_field_separability
+from anomaly_tutorial.data.drift import DriftConfig, DriftDataset, generate_drift_dataset
 from anomaly_tutorial.data.splits import BookSplit, book_split
 
 __all__ = [
@@ -20,11 +21,14 @@ __all__ = [
     "ANOMALY_TYPES",
     "AnomalyTypeInfo",
     "BookSplit",
+    "DriftConfig",
+    "DriftDataset",
     "GeneratorConfig",
     "OCSFDataset",
     "book_split",
     "default_dataset",
     "generate_dataset",
+    "generate_drift_dataset",
     "plan_incidents",
     "single_field_separability",
     "time_split",

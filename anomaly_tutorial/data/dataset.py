@@ -227,13 +227,19 @@ def _cast(frame: Block) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def generate_dataset(config: GeneratorConfig | None = None) -> OCSFDataset:
+def generate_dataset(
+    config: GeneratorConfig | None = None, *, normal_traffic_hook: Any = None
+) -> OCSFDataset:
     """Generate a deterministic OCSF dataset with ground truth.
 
     Parameters
     ----------
     config
         Generator configuration; ``GeneratorConfig()`` when omitted.
+    normal_traffic_hook
+        Optional ``hook(block, world) -> block`` applied to the normal traffic before the
+        incidents are injected (the benign drift scenarios of :mod:`anomaly_tutorial.data.drift`
+        use it); ``None``, the default, leaves the generator unchanged.
 
     Returns
     -------
@@ -254,6 +260,8 @@ def generate_dataset(config: GeneratorConfig | None = None) -> OCSFDataset:
         )
     rng = np.random.default_rng([config.seed, 404])
     base = normal_traffic(rng, world, n_normal, config.start_ms, config.days)
+    if normal_traffic_hook is not None:
+        base = normal_traffic_hook(base, world)
     n_base = len(base["time"])
     base["_ep"] = np.nan_to_num(base["_ep"], nan=-1).astype(np.int64)
     base["is_anomaly"] = np.zeros(n_base, bool)

@@ -278,6 +278,21 @@ class FeatureDeviations(BaseEstimator):
         """
         return self._deviations_and_windows(events, history)[0]
 
+    def deviations_and_windows(
+        self, events: pd.DataFrame, history: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`deviations` and the raw window counts that :meth:`explain` quotes.
+
+        Returns
+        -------
+        deviations, windows : pandas.DataFrame
+            Both with the index of ``events``; ``windows`` has one column per window feature
+            of :data:`WINDOW_FIELDS`. Pass both, restricted to the same rows, to
+            :meth:`explain` (``deviations=``, ``windows=``) to explain a subset of events with
+            the window counts computed over all of them.
+        """
+        return self._deviations_and_windows(events, history)
+
     def _deviations_and_windows(
         self, events: pd.DataFrame, history: pd.DataFrame | None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -372,6 +387,7 @@ class FeatureDeviations(BaseEstimator):
         events: pd.DataFrame,
         history: pd.DataFrame | None = None,
         deviations: pd.DataFrame | None = None,
+        windows: pd.DataFrame | None = None,
     ) -> pd.Series:
         """One sentence per event naming its strongest deviations, strongest first.
 
@@ -382,6 +398,11 @@ class FeatureDeviations(BaseEstimator):
         deviations
             The result of :meth:`deviations` for these events, to avoid computing it twice
             (its index must equal ``events.index``).
+        windows
+            With ``deviations``: the matching window counts of :meth:`deviations_and_windows`
+            (same index). Without it they are recomputed from ``events`` and ``history``
+            alone, so explaining a subset of a period (its alerts) then counts only the
+            subset's own events in the windows.
 
         Returns
         -------
@@ -390,10 +411,19 @@ class FeatureDeviations(BaseEstimator):
             ``min_surprise``.
         """
         if deviations is None:
+            if windows is not None:
+                raise ValueError("windows: pass it together with deviations")
             deviations, windows = self._deviations_and_windows(events, history)
         else:
             if not deviations.index.equals(events.index):
                 raise ValueError("deviations: its index must equal events.index")
+        if windows is not None:
+            if not windows.index.equals(events.index):
+                raise ValueError("windows: its index must equal events.index")
+            missing = [n for n in self._window_names if n not in windows.columns]
+            if missing:
+                raise ValueError(f"windows: missing columns {missing}")
+        else:
             windows = self._windows(events, history)
             windows = pd.DataFrame(windows, columns=self._window_names, index=events.index)
         values = deviations.to_numpy()
