@@ -4,6 +4,8 @@
   scores, alerts and Detection Findings; every entry point below calls it.
 * :mod:`~anomaly_tutorial.serving.bundle`: :func:`save_bundle` / :func:`load_bundle`, a
   verified folder with a manifest, no pickle.
+* :mod:`~anomaly_tutorial.serving.streaming`: :class:`StreamingScorer`, events one at a time
+  or in micro-batches with exactly the batch scores.
 
 The REST service lives in :mod:`anomaly_tutorial.serving.service` (imported on its own, so
 that importing this package does not import FastAPI); :mod:`.distributed` imports Dask only
@@ -17,15 +19,20 @@ from anomaly_tutorial.serving.pipeline import (
     DetectionPipeline,
     as_event_frame,
     data_fingerprint,
+    empty_scores,
 )
+from anomaly_tutorial.serving.streaming import LateEventError, StreamingScorer
 
 __all__ = [
     "BOOK_SERVICE_TIERS",
     "SCORE_COLUMNS",
     "BundleError",
     "DetectionPipeline",
+    "LateEventError",
+    "StreamingScorer",
     "as_event_frame",
     "data_fingerprint",
+    "empty_scores",
     "load_bundle",
     "read_manifest",
     "save_bundle",
