@@ -580,6 +580,22 @@ class DetectionPipeline(BaseEstimator):
         scores = self._score_frame(frame, past)
         return self._findings(frame, past, scores)
 
+    def score_and_alerts(
+        self, events: Any, history: Any = None
+    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """:meth:`score` and :meth:`alerts` of the same events, scoring them once.
+
+        Returns
+        -------
+        (pandas.DataFrame, list of dict)
+            The score table and the findings of its alerts.
+        """
+        check_is_fitted(self, "threshold_")
+        frame = as_event_frame(events)
+        past = self._history(history)
+        scores = self._score_frame(frame, past)
+        return scores, self._findings(frame, past, scores)
+
     def _findings(
         self, frame: pd.DataFrame, history: pd.DataFrame | None, scores: pd.DataFrame
     ) -> list[dict[str, Any]]:
