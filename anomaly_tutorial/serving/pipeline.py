@@ -310,6 +310,10 @@ class DetectionPipeline(BaseEstimator):
     ``"unknown"``. The burst signal of the kind counts the alerts of the same call (both ways
     in time, as in the triage chapter), so the kind of a finding can depend on how events are
     grouped into calls; scores, p-values, alerts and severities never do.
+
+    After ``fit`` nothing changes the pipeline: :meth:`score`, :meth:`alerts` and
+    :meth:`score_and_alerts` only read it, so one fitted pipeline can serve several threads
+    at once (the featurizer, the detector and the triage steps keep no per-call state).
     """
 
     def __init__(
@@ -353,14 +357,12 @@ class DetectionPipeline(BaseEstimator):
             if value is not None and not isinstance(value, Mapping):
                 raise TypeError(f"{name}: expected a dict or None, got {type(value).__name__}")
 
-    @property
-    def tiers_(self) -> dict[str, int]:
+    def _service_tiers(self) -> dict[str, int]:
         """The service tiers in use."""
         tiers = BOOK_SERVICE_TIERS if self.service_tiers is None else self.service_tiers
         return {str(k): int(v) for k, v in tiers.items()}
 
-    @property
-    def rules_(self) -> SeverityRules:
+    def _severity_rules(self) -> SeverityRules:
         """The severity rules in use."""
         return SeverityRules() if self.severity_rules is None else self.severity_rules
 
@@ -412,7 +414,9 @@ class DetectionPipeline(BaseEstimator):
 
         self.privileged_ = privileged_accounts(train)
         self.explainer_ = FeatureDeviations().fit(train)
-        self._fit_kind_and_category(train, validation, validation_scores >= self.threshold_)
+        self._fit_kind_and_category(
+            train, validation, X_train, validation_scores >= self.threshold_
+        )
 
         windows = [float(s.window_s) for s in self.featurizer_.windows_]
         self.window_s_ = max([*windows, BURST_WINDOW_S])
@@ -446,7 +450,11 @@ class DetectionPipeline(BaseEstimator):
         }
 
     def _fit_kind_and_category(
-        self, train: pd.DataFrame, validation: pd.DataFrame, validation_alerts: np.ndarray
+        self,
+        train: pd.DataFrame,
+        validation: pd.DataFrame,
+        X_train: np.ndarray,
+        validation_alerts: np.ndarray,
     ) -> None:
         deviations = self.explainer_.deviations(validation, history=train)
         signals = kind_signals(
@@ -477,11 +485,10 @@ class DetectionPipeline(BaseEstimator):
                 devs, burst = deviations, signals["burst"]
             else:  # in-sample surprises of the training anomalies, as in the triage chapter
                 devs = self.explainer_.deviations(frame)
-                alerts = self.detector_.score_samples(self.featurizer_.transform(frame))
                 burst = kind_signals(
                     self.explainer_.group_surprise(devs),
                     frame,
-                    alerts >= self.threshold_,
+                    self.detector_.score_samples(X_train) >= self.threshold_,
                     window_s=BURST_WINDOW_S,
                 )["burst"]
             rows = frame["is_anomaly"].to_numpy(dtype=bool)
@@ -510,8 +517,8 @@ class DetectionPipeline(BaseEstimator):
         p_values = self.calibrator_.p_values(detector_score)
         score = anomaly_score_0_100(p_values)
         alert = detector_score >= self.threshold_
-        context = alert_context(frame, score, self.tiers_, self.privileged_)
-        severity = self.rules_.classify(context)
+        context = alert_context(frame, score, self._service_tiers(), self.privileged_)
+        severity = self._severity_rules().classify(context)
         names = severity["severity"].astype(object).to_numpy()
         ids = severity["severity_id"].to_numpy()
         return pd.DataFrame(
