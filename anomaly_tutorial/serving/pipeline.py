@@ -485,10 +485,15 @@ class DetectionPipeline(BaseEstimator):
                 devs, burst = deviations, signals["burst"]
             else:  # in-sample surprises of the training anomalies, as in the triage chapter
                 devs = self.explainer_.deviations(frame)
+                # the detector's own scores of its training rows (fit computed them; for
+                # neighbour methods they leave each row out), not a second scoring pass
+                train_scores = getattr(self.detector_, "training_scores_", None)
+                if train_scores is None:
+                    train_scores = self.detector_.score_samples(X_train)
                 burst = kind_signals(
                     self.explainer_.group_surprise(devs),
                     frame,
-                    self.detector_.score_samples(X_train) >= self.threshold_,
+                    np.asarray(train_scores) >= self.threshold_,
                     window_s=BURST_WINDOW_S,
                 )["burst"]
             rows = frame["is_anomaly"].to_numpy(dtype=bool)
