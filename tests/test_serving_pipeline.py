@@ -153,6 +153,10 @@ def test_bad_records_are_refused_with_record_and_field(pipeline, periods):
     events[1]["time"] = "yesterday"
     with pytest.raises(OCSFValidationError, match=r"record 2, field 'time'"):
         pipeline.score(events)
+    events = _nested(periods["test"].iloc[:5])
+    events[3]["duration"] = float("nan")
+    with pytest.raises(OCSFValidationError, match=r"record 4, field 'duration'"):
+        pipeline.score(events)
     with pytest.raises(ValueError, match="event_id"):
         pipeline.score(periods["test"].iloc[:5].drop(columns="event_id"))
     seconds = periods["test"].iloc[:5].assign(time=lambda f: f["time"] // 1000)
