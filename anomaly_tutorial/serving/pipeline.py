@@ -451,17 +451,18 @@ class DetectionPipeline(BaseEstimator):
         self._check_params()
         train = as_event_frame(train_events, "train_events")
         validation = as_event_frame(validation_events, "validation_events")
+        self.featurizer_ = OCSFFeaturizer(**dict(self.featurizer_params or {})).fit(train)
+        X_train = self.featurizer_.transform(train)
+        # transform checks the validation events (columns, time unit) before anything else
+        X_validation = self.featurizer_.transform(validation, history=train)
         if int(validation["time"].min()) < int(train["time"].max()):
             raise ValueError(
                 "validation_events: must come after train_events (earliest validation time "
                 f"{int(validation['time'].min())} < latest training time "
                 f"{int(train['time'].max())})"
             )
-        self.featurizer_ = OCSFFeaturizer(**dict(self.featurizer_params or {})).fit(train)
-        X_train = self.featurizer_.transform(train)
         self.detector_ = make_detector(self.detector, **dict(self.detector_params or {}))
         self.detector_.fit(X_train)
-        X_validation = self.featurizer_.transform(validation, history=train)
         validation_scores = self.detector_.score_samples(X_validation)
         self.calibrator_ = ConformalCalibrator().fit(validation_scores)
 
