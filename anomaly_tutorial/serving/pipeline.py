@@ -350,6 +350,20 @@ class DetectionPipeline(BaseEstimator):
     package_version_ : str
         Version of ``anomaly_tutorial`` that fitted the pipeline.
 
+    Examples
+    --------
+    >>> from anomaly_tutorial.data import book_split, default_dataset
+    >>> train, validation, test = book_split().split(default_dataset().events)
+    >>> pipeline = DetectionPipeline().fit(train, validation)   # doctest: +SKIP
+    >>> scores = pipeline.score(test, history=validation)       # doctest: +SKIP
+    >>> findings = pipeline.alerts(test, history=validation)    # doctest: +SKIP
+    >>> pipeline.score([event_dict])  # one nested OCSF event   # doctest: +SKIP
+
+    A caller that turns errors into HTTP answers: bad nested events raise
+    :class:`~anomaly_tutorial.io.OCSFValidationError`, whose ``bad_records`` give each bad
+    record's 1-based ``record_number``, ``field`` (dotted path) and ``problem``; other bad
+    input raises ``ValueError`` / ``TypeError`` with the field in the message.
+
     Notes
     -----
     **Why ECOD and not** :func:`~anomaly_tutorial.detectors.default_detector`: the book's
