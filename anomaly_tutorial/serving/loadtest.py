@@ -80,7 +80,9 @@ class LoadTestResult:
         return target
 
 
-def latency_summary(latencies_s: Sequence[float], errors: int, elapsed_s: float) -> dict[str, float]:
+def latency_summary(
+    latencies_s: Sequence[float], errors: int, elapsed_s: float
+) -> dict[str, float]:
     """p50 / p95 / p99 / mean latency in ms and throughput of one endpoint's requests."""
     values = np.asarray(latencies_s, dtype=float) * 1000.0
     if values.size == 0:

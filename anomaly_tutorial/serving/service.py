@@ -268,9 +268,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise HTTPException(400, f"Content-Length {declared!r} is not an integer") from None
         if length > limit:
-            raise HTTPException(
-                413, f"request body of {length} bytes; the limit is {limit} bytes"
-            )
+            raise HTTPException(413, f"request body of {length} bytes; the limit is {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -517,9 +515,7 @@ def create_app(
 
     @app.exception_handler(RequestProblems)
     async def bad_input(request: Request, exc: RequestProblems) -> JSONResponse:
-        return JSONResponse(
-            {"detail": [p.model_dump() for p in exc.problems]}, status_code=422
-        )
+        return JSONResponse({"detail": [p.model_dump() for p in exc.problems]}, status_code=422)
 
     async def events_of(request: Request) -> pd.DataFrame:
         body = await _read_body(request, max_body_bytes)
