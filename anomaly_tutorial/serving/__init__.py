@@ -2,12 +2,15 @@
 
 * :mod:`~anomaly_tutorial.serving.pipeline`: :class:`DetectionPipeline`, raw OCSF events to
   scores, alerts and Detection Findings; every entry point below calls it.
+* :mod:`~anomaly_tutorial.serving.bundle`: :func:`save_bundle` / :func:`load_bundle`, a
+  verified folder with a manifest, no pickle.
 
 The REST service lives in :mod:`anomaly_tutorial.serving.service` (imported on its own, so
 that importing this package does not import FastAPI); :mod:`.distributed` imports Dask only
 when called.
 """
 
+from anomaly_tutorial.serving.bundle import BundleError, load_bundle, read_manifest, save_bundle
 from anomaly_tutorial.serving.pipeline import (
     BOOK_SERVICE_TIERS,
     SCORE_COLUMNS,
@@ -19,7 +22,11 @@ from anomaly_tutorial.serving.pipeline import (
 __all__ = [
     "BOOK_SERVICE_TIERS",
     "SCORE_COLUMNS",
+    "BundleError",
     "DetectionPipeline",
     "as_event_frame",
     "data_fingerprint",
+    "load_bundle",
+    "read_manifest",
+    "save_bundle",
 ]
