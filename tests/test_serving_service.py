@@ -255,3 +255,76 @@ def test_bad_parameters_are_refused_with_their_name(pipeline):
         create_app(pipeline, max_body_bytes=-1)
     with pytest.raises(TypeError, match="bundle_or_pipeline"):
         create_app(object())
+
+
+# --- state across requests -------------------------------------------------------------------
+def _burst(events, n=6, step_ms=20_000):
+    """``n`` failed logons from one address, ``step_ms`` apart, after the test period's start."""
+    failed = next(
+        e for e in events if e["class_uid"] == ocsf.AUTHENTICATION and e["status_id"] == 2
+    )
+    burst = []
+    for i in range(n):
+        event = copy.deepcopy(failed)
+        event["metadata"]["uid"] = f"evt-burst-{i}"
+        event["time"] = failed["time"] + i * step_ms
+        burst.append(event)
+    return burst
+
+
+def test_stateful_requests_one_by_one_get_the_batch_scores(pipeline, events):
+    stream = sorted(events[:60] + _burst(events), key=lambda e: e["time"])
+    client = TestClient(create_app(pipeline, stateful=True))
+    one_by_one = [client.post("/v1/score", content=_body(e)).json() for e in stream]
+    got = [answer["results"][0]["detector_score"] for answer in one_by_one]
+    assert not any(answer["results"][0]["late"] for answer in one_by_one)
+    batch = pipeline.score(stream)["detector_score"].to_numpy()
+    np.testing.assert_array_equal(got, batch)
+    # the stateless service scores each event alone: the burst's window features are lost
+    alone = TestClient(create_app(pipeline, stateful=False))
+    burst_ids = {e["metadata"]["uid"] for e in _burst(events)}
+    stateless = [
+        alone.post("/v1/score", content=_body(e)).json()["results"][0]["detector_score"]
+        for e in stream
+        if e["metadata"]["uid"] in burst_ids
+    ]
+    in_burst = [g for g, e in zip(got, stream, strict=True) if e["metadata"]["uid"] in burst_ids]
+    assert stateless[-1] < in_burst[-1]  # the sixth failure in two minutes is more unusual
+
+
+def test_a_late_event_is_scored_flagged_and_counted(pipeline, events):
+    client = TestClient(create_app(pipeline, stateful=True))
+    ordered = sorted(events[:20], key=lambda e: e["time"])
+    assert client.post("/v1/score", content=_body(ordered[10:])).json()["n_late"] == 0
+    answer = client.post("/v1/score", content=_body(ordered[:10] + ordered[10:11])).json()
+    assert answer["n_late"] == 11 and all(r["late"] for r in answer["results"])
+    # scored with the events the service still holds: the last window_s_ seconds of the stream
+    kept = [e for e in ordered[10:] if e["time"] >= ordered[-1]["time"] - pipeline.window_s_ * 1e3]
+    expected = pipeline.score(ordered[:11], history=kept)
+    got = [r["detector_score"] for r in answer["results"]]
+    np.testing.assert_allclose(got, expected["detector_score"], rtol=1e-12)
+    assert "anomaly_late_events_total 11.0" in client.get("/metrics").text
+    # the stream goes on: a later event is not late
+    later = copy.deepcopy(ordered[-1])
+    later["metadata"]["uid"], later["time"] = "evt-later", later["time"] + 1000
+    assert client.post("/v1/score", content=_body(later)).json()["n_late"] == 0
+
+
+def test_stateful_alerts_match_the_batch_alerts(pipeline, events):
+    scores = pipeline.score(events)
+    first = int(np.flatnonzero(scores["alert"].to_numpy())[0])
+    stream = events[max(0, first - 30) : first + 5]
+    client = TestClient(create_app(pipeline, stateful=True))
+    found = []
+    for start in range(0, len(stream), 7):
+        answer = client.post("/v1/alerts", content=_body(stream[start : start + 7])).json()
+        found += [f["finding_info"]["related_events"][0]["uid"] for f in answer["findings"]]
+    expected = pipeline.score(stream).query("alert")["event_id"].tolist()
+    assert found == expected and expected
+    # and the scores of a later request see the events of these alert requests
+    later = copy.deepcopy(stream[-1])
+    later["metadata"]["uid"], later["time"] = "evt-after", later["time"] + 1000
+    got = client.post("/v1/score", content=_body(later)).json()["results"][0]
+    assert got["detector_score"] == pytest.approx(
+        pipeline.score([*stream, later])["detector_score"].iloc[-1], rel=1e-12
+    )

@@ -72,9 +72,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -126,6 +126,10 @@ class ScoredEvent(BaseModel):
     score: float = Field(description="0-100 score derived from the p-value.")
     alert: bool = Field(description="Whether the event crosses the bundle's threshold.")
     severity: str | None = Field(description="low / medium / high / critical, or null.")
+    late: bool = Field(
+        description="Older than an event already scored: scored against the recent events, "
+        "not added to the window state (stateful service only)."
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -134,6 +138,7 @@ class ScoreResponse(BaseModel):
     schema_hash: str = Field(description="Hash of the model's feature schema.")
     n_events: int
     n_alerts: int
+    n_late: int = Field(description="Events older than an event already scored.")
     results: list[ScoredEvent]
 
 
@@ -143,6 +148,7 @@ class AlertsResponse(BaseModel):
     schema_hash: str
     n_events: int
     n_alerts: int
+    n_late: int
     findings: list[dict[str, Any]] = Field(description="OCSF Detection Finding records.")
 
 
@@ -290,62 +296,114 @@ def _finite(value: Any) -> float:
 
 
 class _Engine:
-    """The pipeline and, when stateful, the streaming scorer and its lock."""
+    """The pipeline and, when stateful, the streaming scorer, its lock and the recent events.
+
+    In-order events go through :class:`~anomaly_tutorial.serving.streaming.StreamingScorer`
+    (exactly the batch scores). The scorer refuses an event older than the latest one it has
+    scored (:class:`~anomaly_tutorial.serving.streaming.LateEventError`); a service cannot
+    refuse what concurrent clients routinely cause, so such *late* events are scored by the
+    pipeline with the recent events as history, flagged ``late`` in the answer, counted in
+    the metrics, and not added to the stream (the scores already given to later events are
+    not revised). ``recent`` is this class's bounded copy of the accepted events of the last
+    ``pipeline.window_s_`` seconds (the scorer keeps the same events but does not expose
+    them); ``/v1/alerts`` needs it too, since the scorer returns scores, not findings.
+    """
 
     def __init__(self, pipeline: Any, manifest: Mapping[str, Any], stateful: bool) -> None:
         self.pipeline = pipeline
         self.manifest = dict(manifest)
         self.stateful = stateful
         self.lock = threading.Lock()
-        self.scorer = None
+        self.scorer: Any = None
+        self.recent: pd.DataFrame | None = None
+        self.window_ms = math.ceil(float(pipeline.window_s_) * 1000)
         if stateful:
             from anomaly_tutorial.serving.streaming import StreamingScorer
 
             self.scorer = StreamingScorer(pipeline)
         self.schema_hash = str(pipeline.schema_hash())
 
-    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _late(self, frame: pd.DataFrame) -> np.ndarray:
+        watermark = self.scorer.watermark_
+        times = frame["time"].to_numpy(dtype="int64")
+        return np.zeros(len(frame), dtype=bool) if watermark is None else times < watermark
+
+    def _remember(self, frame: pd.DataFrame) -> None:
+        ordered = frame.sort_values("time", kind="stable")
+        past = ordered if self.recent is None else pd.concat([self.recent, ordered])
+        keep = past["time"].to_numpy(dtype="int64") >= self.scorer.watermark_ - self.window_ms
+        self.recent = past.loc[keep].reset_index(drop=True)
+
+    def score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Scores in request order and which events were late."""
         if self.scorer is None:
-            return self.pipeline.score(frame)
+            return self.pipeline.score(frame), np.zeros(len(frame), dtype=bool)
         with self.lock:
-            return self.scorer.score(frame)
+            late = self._late(frame)
+            parts = []
+            if not late.all():
+                in_order = frame.loc[~late]
+                pushed = self.scorer.push(in_order)  # in time order, ties in arrival order
+                order = np.argsort(in_order["time"].to_numpy(), kind="stable")
+                parts.append(pushed.assign(_position=np.flatnonzero(~late)[order]))
+                self._remember(in_order)
+            if late.any():
+                scores = self.pipeline.score(frame.loc[late], history=self.recent)
+                parts.append(scores.assign(_position=np.flatnonzero(late)))
+        result = pd.concat(parts).sort_values("_position").drop(columns="_position")
+        return result.reset_index(drop=True), late
 
-    def alerts(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def alerts(self, frame: pd.DataFrame) -> tuple[list[dict[str, Any]], int]:
+        """Detection Findings of the events that alert, and the number of late events."""
         if self.scorer is None:
-            return self.pipeline.alerts(frame)
+            return self.pipeline.alerts(frame), 0
         with self.lock:
-            return self.scorer.alerts(frame)
+            late = self._late(frame)
+            findings = []
+            if not late.all():
+                in_order = frame.loc[~late]
+                findings += self.pipeline.alerts(in_order, history=self.recent)
+                self.scorer.push(in_order)  # the stream must see these events too
+                self._remember(in_order)
+            if late.any():
+                findings += self.pipeline.alerts(frame.loc[late], history=self.recent)
+        position = {uid: i for i, uid in enumerate(frame[ocsf.ID_COLUMN].astype(str))}
+        findings.sort(key=lambda f: position[f["finding_info"]["related_events"][0]["uid"]])
+        return findings, int(late.sum())
 
 
-def _scored_events(frame: pd.DataFrame, scores: pd.DataFrame) -> list[ScoredEvent]:
-    if len(scores) != len(frame):
-        raise RuntimeError(f"the pipeline returned {len(scores)} scores for {len(frame)} events")
-    by_id = scores.set_index("event_id")
-    ordered = by_id.loc[frame[ocsf.ID_COLUMN].to_numpy()]
-    severity = ordered["severity"].astype(object).where(ordered["severity"].notna(), None)
+def _scored_events(
+    frame: pd.DataFrame, scores: pd.DataFrame, late: np.ndarray
+) -> list[ScoredEvent]:
+    """One :class:`ScoredEvent` per event; ``scores`` is in request order."""
+    ids = frame[ocsf.ID_COLUMN].astype(str).to_numpy()
+    if len(scores) != len(frame) or not np.array_equal(scores["event_id"].to_numpy(), ids):
+        raise RuntimeError("the pipeline's scores do not match the request's events")
+    severity = scores["severity"].astype(object).where(scores["severity"].notna(), None)
+    columns = zip(
+        ids,
+        scores["time"],
+        scores["detector_score"],
+        scores["p_value"],
+        scores["score"],
+        scores["alert"],
+        severity,
+        late,
+        strict=True,
+    )
     return [
         ScoredEvent(
             index=i,
-            event_id=str(event_id),
+            event_id=event_id,
             time=int(t),
             detector_score=_finite(d),
             p_value=_finite(p),
             score=_finite(s),
             alert=bool(a),
             severity=None if sev is None else str(sev),
+            late=bool(is_late),
         )
-        for i, (event_id, t, d, p, s, a, sev) in enumerate(
-            zip(
-                ordered.index,
-                ordered["time"],
-                ordered["detector_score"],
-                ordered["p_value"],
-                ordered["score"],
-                ordered["alert"],
-                severity,
-                strict=True,
-            )
-        )
+        for i, (event_id, t, d, p, s, a, sev, is_late) in enumerate(columns)
     ]
 
 
@@ -373,6 +431,11 @@ class _Metrics:
             "anomaly_alerts",
             "Events that alerted, by severity.",
             ("severity",),
+            registry=self.registry,
+        )
+        self.late = Counter(
+            "anomaly_late_events",
+            "Events older than an event already scored (stateful service).",
             registry=self.registry,
         )
 
@@ -435,25 +498,23 @@ class _ObserveAndAuthorise:
 # --- the app ---------------------------------------------------------------------------------
 def _load(bundle_or_pipeline: Any) -> tuple[Any, dict[str, Any]]:
     if isinstance(bundle_or_pipeline, str | os.PathLike):
-        from anomaly_tutorial.serving.bundle import load_bundle
+        from anomaly_tutorial.serving.bundle import load_bundle, read_manifest
 
-        pipeline = load_bundle(bundle_or_pipeline)
-        manifest = getattr(pipeline, "manifest_", None)
-        if manifest is None:
-            manifest = json.loads((Path(bundle_or_pipeline) / "manifest.json").read_text())
-        return pipeline, dict(manifest)
+        pipeline = load_bundle(bundle_or_pipeline)  # verifies checksums, version and schema
+        return pipeline, read_manifest(bundle_or_pipeline)
     pipeline = bundle_or_pipeline
     if not callable(getattr(pipeline, "score", None)):
         raise TypeError(
             "bundle_or_pipeline: expected a bundle folder or a fitted DetectionPipeline, got "
             f"{type(pipeline).__name__}"
         )
-    manifest = getattr(pipeline, "manifest_", None) or {
+    manifest = {
         "bundle": None,
         "note": "the app was created from a pipeline in memory, not from a saved bundle",
         "schema_hash": str(pipeline.schema_hash()),
+        "package_version": getattr(pipeline, "package_version_", None),
     }
-    return pipeline, dict(manifest)
+    return pipeline, manifest
 
 
 def create_app(
@@ -538,31 +599,37 @@ def create_app(
     async def score(request: Request) -> ScoreResponse:
         frame = await events_of(request)
         if frame.empty:
-            return ScoreResponse(schema_hash=engine.schema_hash, n_events=0, n_alerts=0, results=[])
-        scores = await run_in_threadpool(engine.score, frame)
-        results = _scored_events(frame, scores)
+            return ScoreResponse(
+                schema_hash=engine.schema_hash, n_events=0, n_alerts=0, n_late=0, results=[]
+            )
+        scores, late = await run_in_threadpool(engine.score, frame)
+        results = _scored_events(frame, scores, late)
         alerts = [r for r in results if r.alert]
         metrics.events.inc(len(results))
+        metrics.late.inc(int(late.sum()))
         for result in alerts:
             metrics.alerts.labels(result.severity or "none").inc()
         return ScoreResponse(
             schema_hash=engine.schema_hash,
             n_events=len(results),
             n_alerts=len(alerts),
+            n_late=int(late.sum()),
             results=results,
         )
 
     @app.post("/v1/alerts", response_model=AlertsResponse)
     async def alerts(request: Request) -> AlertsResponse:
         frame = await events_of(request)
-        findings = [] if frame.empty else await run_in_threadpool(engine.alerts, frame)
+        findings, n_late = ([], 0) if frame.empty else await run_in_threadpool(engine.alerts, frame)
         metrics.events.inc(len(frame))
+        metrics.late.inc(n_late)
         for finding in findings:
             metrics.alerts.labels(_finding_severity(finding)).inc()
         return AlertsResponse(
             schema_hash=engine.schema_hash,
             n_events=len(frame),
             n_alerts=len(findings),
+            n_late=n_late,
             findings=findings,
         )
 
