@@ -37,6 +37,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,32 @@ async def _drive(
     return parts, errors, elapsed
 
 
+def _run_coroutine(coroutine: Any) -> Any:
+    """``asyncio.run(coroutine)``, in a thread of its own when a loop already runs here.
+
+    A Jupyter kernel runs an event loop in its main thread, where ``asyncio.run`` refuses to
+    start a second one.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="loadtest-client")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -290,7 +317,7 @@ def run_loadtest(
         app = create_app(app_or_bundle, token=token) if is_path else app_or_bundle
         context = running_service(app)
     with context as base_url:
-        parts, errors, elapsed = asyncio.run(
+        parts, errors, elapsed = _run_coroutine(
             _drive(base_url, measured, warmup, concurrency, rounds, token)
         )
     latencies = {name: np.concatenate(chunks) for name, chunks in parts.items()}

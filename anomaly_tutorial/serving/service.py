@@ -315,7 +315,7 @@ class _Engine:
         self.stateful = stateful
         self.lock = threading.Lock()
         self.scorer: Any = None
-        self.recent: pd.DataFrame | None = None
+        self.chunks: list[pd.DataFrame] = []
         self.window_ms = math.ceil(float(pipeline.window_s_) * 1000)
         if stateful:
             from anomaly_tutorial.serving.streaming import StreamingScorer
@@ -329,10 +329,21 @@ class _Engine:
         return np.zeros(len(frame), dtype=bool) if watermark is None else times < watermark
 
     def _remember(self, frame: pd.DataFrame) -> None:
-        ordered = frame.sort_values("time", kind="stable")
-        past = ordered if self.recent is None else pd.concat([self.recent, ordered])
+        # In-order frames arrive in time order, so whole chunks age out from the front; the
+        # rows are only concatenated when a late event or an alerts request needs them.
+        self.chunks.append(frame.sort_values("time", kind="stable"))
+        oldest = self.scorer.watermark_ - self.window_ms
+        while self.chunks and int(self.chunks[0]["time"].max()) < oldest:
+            self.chunks.pop(0)
+
+    @property
+    def recent(self) -> pd.DataFrame | None:
+        """The accepted events of the last ``window_s_`` seconds before the watermark."""
+        if not self.chunks:
+            return None
+        past = pd.concat(self.chunks, ignore_index=True)
         keep = past["time"].to_numpy(dtype="int64") >= self.scorer.watermark_ - self.window_ms
-        self.recent = past.loc[keep].reset_index(drop=True)
+        return past.loc[keep].reset_index(drop=True)
 
     def score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Scores in request order and which events were late."""
