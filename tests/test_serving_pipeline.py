@@ -198,3 +198,16 @@ def test_explain_quotes_windows_computed_over_the_whole_period(pipeline, periods
     assert (full != alone).any()  # the alerts alone undercount their windows
     with pytest.raises(ValueError, match="windows: pass it together with deviations"):
         explainer.explain(subset, windows=windows.iloc[rows])
+
+
+def test_empty_scores_has_the_dtypes_of_score(test_scores):
+    from anomaly_tutorial.serving.pipeline import empty_scores
+
+    assert empty_scores().dtypes.to_dict() == test_scores.dtypes.to_dict()
+
+
+def test_score_and_alerts_equals_the_two_calls(pipeline, periods, test_scores):
+    head = periods["test"].iloc[:3000]
+    scores, findings = pipeline.score_and_alerts(head, history=periods["validation"])
+    pd.testing.assert_frame_equal(scores, test_scores.iloc[:3000])
+    assert findings == pipeline.alerts(head, history=periods["validation"])

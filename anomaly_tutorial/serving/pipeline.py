@@ -73,6 +73,7 @@ __all__ = [
     "DetectionPipeline",
     "as_event_frame",
     "data_fingerprint",
+    "empty_scores",
 ]
 
 #: The asset inventory of the triage chapter: service -> tier (1 = business critical); other
@@ -181,6 +182,23 @@ def as_event_frame(events: Any, argument: str = "events") -> pd.DataFrame:
     if absent:
         frame = frame.assign(**{c: pd.Series([None] * len(frame), dtype=object) for c in absent})
     return frame
+
+
+def empty_scores() -> pd.DataFrame:
+    """A score table with no rows: :data:`SCORE_COLUMNS` with the dtypes of
+    :meth:`DetectionPipeline.score`."""
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series([], dtype=str),
+            "time": pd.Series([], dtype="int64"),
+            "detector_score": pd.Series([], dtype="float64"),
+            "p_value": pd.Series([], dtype="float64"),
+            "score": pd.Series([], dtype="float64"),
+            "alert": pd.Series([], dtype=bool),
+            "severity": pd.Series([], dtype=object),
+            "severity_id": pd.Series([], dtype="Int64"),
+        }
+    )
 
 
 def data_fingerprint(events: pd.DataFrame) -> str:
@@ -498,7 +516,7 @@ class DetectionPipeline(BaseEstimator):
         ids = severity["severity_id"].to_numpy()
         return pd.DataFrame(
             {
-                "event_id": frame[ocsf.ID_COLUMN].astype(str).to_numpy(dtype=object),
+                "event_id": pd.Series(frame[ocsf.ID_COLUMN].astype(str).to_numpy(), dtype=str),
                 "time": frame["time"].to_numpy(dtype="int64"),
                 "detector_score": detector_score,
                 "p_value": p_values,
@@ -561,6 +579,22 @@ class DetectionPipeline(BaseEstimator):
         past = self._history(history)
         scores = self._score_frame(frame, past)
         return self._findings(frame, past, scores)
+
+    def score_and_alerts(
+        self, events: Any, history: Any = None
+    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """:meth:`score` and :meth:`alerts` of the same events, scoring them once.
+
+        Returns
+        -------
+        (pandas.DataFrame, list of dict)
+            The score table and the findings of its alerts.
+        """
+        check_is_fitted(self, "threshold_")
+        frame = as_event_frame(events)
+        past = self._history(history)
+        scores = self._score_frame(frame, past)
+        return scores, self._findings(frame, past, scores)
 
     def _findings(
         self, frame: pd.DataFrame, history: pd.DataFrame | None, scores: pd.DataFrame
