@@ -7,10 +7,11 @@
     Fit the book's default pipeline and write a bundle
     (:func:`~anomaly_tutorial.serving.batch.train_bundle`); without event files it trains on
     the package's generated data (train and validation periods of ``book_split()``).
-``score --bundle PATH INPUT ... --out OUT``
+``score --bundle PATH INPUT ... --out OUT [--chunk-size N] [--quarantine FILE]``
     Batch-score JSONL (plain or gzip) and parquet files
-    (:func:`~anomaly_tutorial.serving.batch.score_files`): scores to ``OUT``, invalid records
-    to a quarantine file with their line number and error, a summary at the end.
+    (:func:`~anomaly_tutorial.serving.batch.score_files`): scores, findings and a summary in
+    the folder ``OUT``, invalid records in a quarantine file with their line number and error;
+    the summary is printed at the end (events, alerts by severity, quarantined, events/s).
 ``loadtest [--bundle PATH] [--requests N] [--concurrency C] [--out FILE]``
     The bounded load test (:func:`~anomaly_tutorial.serving.loadtest.run_loadtest`); without
     a bundle it trains one into a temporary folder first.
@@ -55,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="batch-score OCSF files with a bundle")
     score.add_argument("--bundle", required=True, type=Path, help="bundle folder")
     score.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="JSONL or parquet")
-    score.add_argument("--out", required=True, type=Path, help="output file of the scores")
+    score.add_argument("--out", required=True, type=Path, help="output folder")
+    score.add_argument("--chunk-size", default=50_000, type=int, help="records per chunk")
+    score.add_argument("--quarantine", type=Path, help="file of the invalid records")
+    score.add_argument(
+        "--format", default="parquet", choices=("parquet", "jsonl"), help="scores file format"
+    )
 
     load = commands.add_parser("loadtest", help="bounded load test of the service")
     load.add_argument("--bundle", type=Path, help="bundle folder (default: train one)")
@@ -88,14 +94,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train":
         from anomaly_tutorial.serving.batch import train_bundle
 
-        path = train_bundle(args.out, list(args.events) or None)
-        print(f"bundle written to {path}", file=sys.stderr)
+        pipeline = train_bundle(args.out, list(args.events) or None)
+        figures = pipeline.validation_figures_
+        print(
+            f"bundle written to {args.out} (threshold {pipeline.threshold_:.4g}; on validation "
+            f"{figures['alerts_per_day']:.1f} alerts per day)",
+            file=sys.stderr,
+        )
         return 0
     if args.command == "score":
         from anomaly_tutorial.serving.batch import score_files
 
-        summary = score_files(args.bundle, list(args.inputs), args.out)
-        _print_json(summary)
+        summary = score_files(
+            args.bundle,
+            list(args.inputs),
+            args.out,
+            chunk_size=args.chunk_size,
+            quarantine=args.quarantine,
+            scores_format=args.format,
+        )
+        print(summary)
         return 0
     if args.command == "loadtest":
         from anomaly_tutorial.serving.loadtest import run_loadtest
@@ -105,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if bundle is None:
                 from anomaly_tutorial.serving.batch import train_bundle
 
-                bundle = train_bundle(Path(tmp) / "bundle", None)
+                bundle = Path(tmp) / "bundle"
+                train_bundle(bundle, None)
             result = run_loadtest(
                 Path(bundle),
                 n_requests=args.requests,
