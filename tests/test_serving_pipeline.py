@@ -211,3 +211,15 @@ def test_score_and_alerts_equals_the_two_calls(pipeline, periods, test_scores):
     scores, findings = pipeline.score_and_alerts(head, history=periods["validation"])
     pd.testing.assert_frame_equal(scores, test_scores.iloc[:3000])
     assert findings == pipeline.alerts(head, history=periods["validation"])
+
+
+def test_importing_the_package_imports_neither_dask_nor_fastapi():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, anomaly_tutorial.serving; "
+        "print(sorted(m for m in ('dask', 'distributed', 'fastapi', 'skops') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

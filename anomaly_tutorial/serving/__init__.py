@@ -8,6 +8,9 @@
   or in micro-batches with exactly the batch scores.
 * :mod:`~anomaly_tutorial.serving.batch`: :func:`score_files` (JSONL / parquet files in
   chunks, bad records quarantined, a summary) and :func:`train_bundle`.
+* :mod:`~anomaly_tutorial.serving.distributed`: :func:`score_parquet_dataset`, a partitioned
+  parquet dataset on a Dask cluster with the one-machine scores (import it on its own: it
+  imports Dask when called).
 
 The REST service lives in :mod:`anomaly_tutorial.serving.service` (imported on its own, so
 that importing this package does not import FastAPI); :mod:`.distributed` imports Dask only

@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from sklearn.utils.validation import check_is_fitted
 
 from anomaly_tutorial import __version__
@@ -136,10 +135,14 @@ def _array_state(estimator: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
 def _skops_bytes(obj: Any) -> bytes:
+    import skops.io as sio  # imported here: skops imports dask, too heavy for package import
+
     return sio.dumps(obj)
 
 
 def _skops_load(data: bytes, path: Path) -> Any:
+    import skops.io as sio
+
     untrusted = sio.get_untrusted_types(data=data)
     refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if refused:
