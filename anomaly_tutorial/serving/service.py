@@ -22,8 +22,8 @@ Routes
     and its validation figures, file checksums).
 ``GET /metrics``
     Prometheus text format: requests by route and status, a latency histogram per route,
-    events scored and alerts by severity. Each app has its own ``CollectorRegistry``, so
-    several apps can live in one process.
+    events scored, late events and alerts by severity. Each app has its own
+    ``CollectorRegistry``, so several apps can live in one process.
 
 Scoring state
 -------------
@@ -33,10 +33,14 @@ one :class:`~anomaly_tutorial.serving.streaming.StreamingScorer` behind a lock: 
 events are scored with the history of all earlier requests' events, so five single-event
 requests of one failing address give the fifth event the same window features as a batch of
 five. The lock serialises scoring (the window state is one ordered history); requests are
-still parsed and validated concurrently. Events older than the stream's latest time are
-handled as the streaming scorer documents (late events). With ``stateful=False`` each request
-is scored alone (``pipeline.score(events)``, no history): cheaper and order-independent, but
-window features then only see the request's own events.
+still read, parsed and validated concurrently. With several clients events arrive out of
+order: an event older than the latest event already scored (a *late* event, which the
+streaming scorer refuses) is scored by the pipeline with the events the service still holds
+(the last ``window_s_`` seconds) as history, marked ``"late": true`` in the answer, counted in
+``anomaly_late_events_total`` and not added to the stream; the scores already given to later
+events are not revised. With ``stateful=False`` each request is scored alone
+(``pipeline.score(events)``, no history): cheaper and independent of order, but window
+features then only see the request's own events.
 
 Errors
 ------
