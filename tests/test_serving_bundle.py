@@ -188,3 +188,13 @@ def test_detector_stored_with_skops_round_trips(periods, tmp_path):
     np.testing.assert_array_equal(
         load_bundle(folder).score(head)["detector_score"], small.score(head)["detector_score"]
     )
+
+
+def test_trusted_types_name_exact_classes():
+    from anomaly_tutorial.serving.bundle import trusted_types
+
+    names = trusted_types()
+    assert "anomaly_tutorial.detectors.histogram.ECODDetector" in names
+    assert "anomaly_tutorial.triage.category.CategoryClassifier" in names
+    assert all(not name.endswith(".") for name in names)
+    assert not any(name.startswith(("builtins.", "os.", "subprocess.")) for name in names)

@@ -153,6 +153,10 @@ def test_bad_records_are_refused_with_record_and_field(pipeline, periods):
     events[1]["time"] = "yesterday"
     with pytest.raises(OCSFValidationError, match=r"record 2, field 'time'"):
         pipeline.score(events)
+    events = _nested(periods["test"].iloc[:5])
+    events[3]["duration"] = float("nan")
+    with pytest.raises(OCSFValidationError, match=r"record 4, field 'duration'"):
+        pipeline.score(events)
     with pytest.raises(ValueError, match="event_id"):
         pipeline.score(periods["test"].iloc[:5].drop(columns="event_id"))
     seconds = periods["test"].iloc[:5].assign(time=lambda f: f["time"] // 1000)
@@ -223,3 +227,18 @@ def test_importing_the_package_imports_neither_dask_nor_fastapi():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_detector_choice_measures_the_candidates_on_validation(periods, pipeline):
+    from anomaly_tutorial.serving import detector_choice
+
+    table = detector_choice(periods["train"], periods["validation"], candidates=("ecod", "hbos"))
+    assert list(table.index) == ["ecod", "hbos"]
+    assert (table["fit_seconds"] > 0).all() and (table["validation_events_per_second"] > 0).all()
+    # the pipeline's default is the better of the two on validation
+    assert table["validation_pr_auc"].idxmax() == pipeline.detector
+    assert table.loc["ecod", "validation_pr_auc"] == pytest.approx(
+        pipeline.validation_figures_["pr_auc"]
+    )
+    with pytest.raises(ValueError, match="is_anomaly"):
+        detector_choice(periods["train"], _unlabelled(periods["validation"]))

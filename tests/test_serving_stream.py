@@ -158,3 +158,34 @@ def test_parameters_are_checked(pipeline):
     with pytest.raises(ValueError, match="fitted DetectionPipeline"):
         StreamingScorer(DetectionPipeline())
     assert StreamingScorer(pipeline).flush().empty
+
+
+def test_push_with_alerts_gives_the_findings_of_the_scored_alerts(pipeline, day, day_scores):
+    scorer = StreamingScorer(pipeline)
+    scores, findings = [], []
+    for start in range(0, 1500, 300):
+        s, f = scorer.push_with_alerts(day.iloc[start : start + 300])
+        scores.append(s)
+        findings += f
+    rest, more = scorer.flush_with_alerts()
+    assert rest.empty and more == []
+    streamed = pd.concat(scores, ignore_index=True)
+    pd.testing.assert_frame_equal(streamed, day_scores.iloc[:1500])
+    flagged = streamed.loc[streamed["alert"], "event_id"].tolist()
+    assert flagged and [f["finding_info"]["related_events"][0]["uid"] for f in findings] == flagged
+
+
+def test_one_pipeline_scores_the_same_from_several_threads(pipeline, day, day_scores):
+    head = day.iloc[:600]
+    results: dict[int, pd.DataFrame] = {}
+
+    def work(k: int) -> None:
+        results[k] = pipeline.score(head)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for scores in results.values():
+        pd.testing.assert_frame_equal(scores, day_scores.iloc[:600])

@@ -25,6 +25,7 @@ from anomaly_tutorial.serving.pipeline import (
     DetectionPipeline,
     as_event_frame,
     data_fingerprint,
+    detector_choice,
     empty_scores,
 )
 from anomaly_tutorial.serving.streaming import LateEventError, StreamingScorer
@@ -39,6 +40,7 @@ __all__ = [
     "StreamingScorer",
     "as_event_frame",
     "data_fingerprint",
+    "detector_choice",
     "empty_scores",
     "load_bundle",
     "read_manifest",

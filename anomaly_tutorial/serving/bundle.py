@@ -26,7 +26,8 @@ A bundle is a folder that an operations team can inspect, copy and verify:
 
 **Why not pickle.** Unpickling runs whatever code the file names: a model file from an
 untrusted place is a program. Nothing here is pickled; JSON and ``.npz`` without pickle hold
-data only, and skops refuses any type not on the trusted list of :data:`TRUSTED_PREFIXES`.
+data only, and a ``.skops`` file holding any type not on the explicit list of
+:func:`trusted_types` is refused before anything is built.
 
 Loading refuses, with a :class:`BundleError` that says what is wrong: a missing manifest or
 file, a file not in the manifest, a file whose size or sha256 differs (tampered or
@@ -36,7 +37,8 @@ temporary folder beside the target and renames it into place, so a reader never 
 half-written bundle.
 
 Public objects: :func:`save_bundle`, :func:`load_bundle`, :func:`read_manifest`,
-:class:`BundleError`, :data:`BUNDLE_FORMAT`, :data:`BUNDLE_VERSION`, :data:`TRUSTED_PREFIXES`.
+:class:`BundleError`, :data:`BUNDLE_FORMAT`, :data:`BUNDLE_VERSION`, :func:`trusted_types`,
+:data:`SKLEARN_TRUSTED_TYPES`.
 """
 
 from __future__ import annotations
@@ -66,25 +68,40 @@ from anomaly_tutorial.triage import FeatureDeviations, KindRule, SeverityPolicy,
 __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
-    "TRUSTED_PREFIXES",
+    "SKLEARN_TRUSTED_TYPES",
     "BundleError",
     "load_bundle",
     "read_manifest",
     "save_bundle",
+    "trusted_types",
 ]
 
 BUNDLE_FORMAT = "anomaly_tutorial.serving.bundle"
 BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
-#: Types skops may rebuild: scikit-learn's estimators and trees, numpy arrays and dtypes,
-#: the package's own detectors and category tree. Anything else in a ``.skops`` file is
-#: refused.
-TRUSTED_PREFIXES: tuple[str, ...] = (
-    "sklearn.",
-    "numpy.",
-    "anomaly_tutorial.detectors.",
-    "anomaly_tutorial.triage.category.CategoryClassifier",
+#: The scikit-learn types (beyond skops' own safe defaults: numpy arrays, builtins, sklearn
+#: estimators skops trusts) that the package's detectors and category tree contain.
+SKLEARN_TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
 )
+
+
+def trusted_types() -> tuple[str, ...]:
+    """The exact type names a ``.skops`` file of a bundle may hold beyond skops' defaults.
+
+    The package's detectors (:data:`anomaly_tutorial.detectors.DETECTORS`), its category tree
+    and :data:`SKLEARN_TRUSTED_TYPES`; any other type is refused before anything is built.
+    """
+    from anomaly_tutorial.detectors import DETECTORS
+    from anomaly_tutorial.triage import CategoryClassifier
+
+    classes = [*DETECTORS.values(), CategoryClassifier]
+    return (*(f"{c.__module__}.{c.__qualname__}" for c in classes), *SKLEARN_TRUSTED_TYPES)
+
+
 _FILES = ("pipeline.json", "featurizer.json", "decision.json", "arrays.npz", "explainer.json")
 _OPTIONAL = ("detector.skops", "category.skops")
 _CHUNK = 1 << 20
@@ -144,11 +161,12 @@ def _skops_load(data: bytes, path: Path) -> Any:
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    allowed = set(trusted_types())
+    refused = [t for t in untrusted if t not in allowed]
     if refused:
         raise BundleError(
             path,
-            f"holds types outside the trusted list {list(TRUSTED_PREFIXES)}: {refused}; "
+            f"holds types outside the trusted list (see bundle.trusted_types()): {refused}; "
             "refusing to load it",
         )
     return sio.loads(data, trusted=untrusted)

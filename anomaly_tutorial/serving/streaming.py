@@ -144,6 +144,9 @@ class StreamingScorer:
     def push(self, events: Any) -> pd.DataFrame:
         """Accept events and return the scores of those that are ready.
 
+        :meth:`push_with_alerts` does the same and also returns the Detection Findings of the
+        alerts among them.
+
         Parameters
         ----------
         events
@@ -165,6 +168,21 @@ class StreamingScorer:
             If an event is older than the latest event already scored; nothing of the call is
             kept.
         """
+        return self._push(events, with_alerts=False)[0]
+
+    def push_with_alerts(self, events: Any) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """:meth:`push`, plus the validated OCSF Detection Findings of the scored alerts.
+
+        Returns
+        -------
+        (pandas.DataFrame, list of dict)
+            The scores of the events scored by this call and the findings of their alerts
+            (:meth:`DetectionPipeline.score_and_alerts`; the kind's burst signal counts the
+            alerts of the same call).
+        """
+        return self._push(events, with_alerts=True)
+
+    def _push(self, events: Any, with_alerts: bool) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         frame = as_event_frame(events)
         with self._lock:
             times = frame["time"].to_numpy(dtype="int64")
@@ -192,27 +210,40 @@ class StreamingScorer:
             )
             latest = int(pending["time"].max())
             ready = pending["time"].to_numpy(dtype="int64") <= latest - self._lateness_ms
-            return self._score_ready(pending, ready)
+            return self._score_ready(pending, ready, with_alerts)
 
     def flush(self) -> pd.DataFrame:
         """Score every waiting event now (end of stream); same return value as :meth:`push`."""
+        return self._flush(with_alerts=False)[0]
+
+    def flush_with_alerts(self) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """:meth:`flush`, plus the findings of the alerts, as :meth:`push_with_alerts`."""
+        return self._flush(with_alerts=True)
+
+    def _flush(self, with_alerts: bool) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         with self._lock:
             if self._pending is None:
-                return empty_scores()
-            return self._score_ready(self._pending, np.ones(len(self._pending), dtype=bool))
+                return empty_scores(), []
+            ready = np.ones(len(self._pending), dtype=bool)
+            return self._score_ready(self._pending, ready, with_alerts)
 
-    def _score_ready(self, pending: pd.DataFrame, ready: np.ndarray) -> pd.DataFrame:
+    def _score_ready(
+        self, pending: pd.DataFrame, ready: np.ndarray, with_alerts: bool
+    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         waiting = pending.loc[~ready]
         self._pending = waiting.reset_index(drop=True) if len(waiting) else None
         batch = pending.loc[ready]
         if len(batch) == 0:
-            return empty_scores()
+            return empty_scores(), []
         batch = batch.sort_values(["time", "_arrival"], kind="stable").drop(columns="_arrival")
         batch = batch.reset_index(drop=True)
-        scores = self.pipeline.score(batch, history=self._history)
+        if with_alerts:
+            scores, findings = self.pipeline.score_and_alerts(batch, history=self._history)
+        else:
+            scores, findings = self.pipeline.score(batch, history=self._history), []
         latest = int(batch["time"].max())
         past = batch if self._history is None else pd.concat([self._history, batch])
         self._history = self._trim(past, latest)
         self.watermark_ = latest
         self.n_scored_ += len(batch)
-        return scores
+        return scores, findings
