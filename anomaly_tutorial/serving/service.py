@@ -310,7 +310,7 @@ class _Engine:
     the metrics, and not added to the stream (the scores already given to later events are
     not revised). ``recent`` is this class's bounded copy of the accepted events of the last
     ``pipeline.window_s_`` seconds (the scorer keeps the same events but does not expose
-    them); ``/v1/alerts`` needs it too, since the scorer returns scores, not findings.
+    them), the history of the late events.
     """
 
     def __init__(self, pipeline: Any, manifest: Mapping[str, Any], stateful: bool) -> None:
@@ -377,8 +377,7 @@ class _Engine:
             findings = []
             if not late.all():
                 in_order = frame.loc[~late]
-                findings += self.pipeline.alerts(in_order, history=self.recent)
-                self.scorer.push(in_order)  # the stream must see these events too
+                findings += self.scorer.push_with_alerts(in_order)[1]
                 self._remember(in_order)
             if late.any():
                 findings += self.pipeline.alerts(frame.loc[late], history=self.recent)
