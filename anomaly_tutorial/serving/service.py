@@ -81,11 +81,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from anomaly_tutorial import __version__, ocsf
 from anomaly_tutorial.io.errors import BadRecord
