@@ -114,7 +114,10 @@ def test_not_utf8_and_not_an_object_are_422(client):
     )
     response = client.post("/v1/score", content=b"42")
     assert response.status_code == 422
-    assert "found a JSON int" in response.json()["detail"][0]["msg"]
+    assert "found a JSON number" in response.json()["detail"][0]["msg"]
+    assert (
+        "found a JSON null" in client.post("/v1/score", content=b"null").json()["detail"][0]["msg"]
+    )
     response = client.post("/v1/score", content=b"[1]")
     assert response.status_code == 422
     assert response.json()["detail"][0]["index"] == 0

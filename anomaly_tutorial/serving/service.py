@@ -252,7 +252,8 @@ def parse_events(body: bytes, max_events: int) -> tuple[list[dict[str, Any]], bo
     elif isinstance(value, list):
         events = value
     else:
-        kind = "null" if value is None else type(value).__name__
+        kinds = {bool: "boolean", int: "number", float: "number", str: "string"}
+        kind = "null" if value is None else kinds.get(type(value), type(value).__name__)
         raise _body_problem(
             f"expected an OCSF event (a JSON object) or a list of them, found a JSON {kind}",
             "body_type",
