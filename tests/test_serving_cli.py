@@ -78,6 +78,8 @@ def test_loadtest_runs_serve_in_its_own_process(trained, tmp_path):
         assert result["summary"][endpoint]["n"] == 20
         assert result["summary"][endpoint]["errors"] == 0
     assert result["summary"]["ratio"]["p50"] > 0
+    late = result["summary"]["score"]["late_events"]  # read from the service's /metrics
+    assert isinstance(late, int) and 0 <= late <= 20 + 20  # measured + warm-up requests
 
 
 def test_a_command_is_required():

@@ -59,7 +59,9 @@ class LoadTestResult:
         Requests, concurrency, rounds, where the server ran, the machine.
     summary
         Per endpoint (``score``, ``healthz``): ``n``, ``errors``, ``p50_ms``, ``p95_ms``,
-        ``p99_ms``, ``mean_ms``, ``throughput_rps``; and ``ratio``: score / healthz for the
+        ``p99_ms``, ``mean_ms``, ``throughput_rps``; for ``score`` also ``late_events``, the
+        service's count of events older than one already scored (from ``/metrics``, warm-up
+        included; ``None`` when unavailable); and ``ratio``: score / healthz for the
         latencies and healthz / score for throughput (both "how many times slower").
     latencies_ms
         Every request's latency per endpoint, in milliseconds, in sending order.
@@ -156,7 +158,7 @@ async def _drive(
     concurrency: int,
     rounds: int,
     token: str | None,
-) -> tuple[dict[str, list[np.ndarray]], dict[str, int], dict[str, float]]:
+) -> tuple[dict[str, list[np.ndarray]], dict[str, int], dict[str, float], int | None]:
     import httpx
 
     headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -181,7 +183,18 @@ async def _drive(
                 parts[name].append(latencies)
                 errors[name] += n_errors
                 elapsed[name] += seconds
-    return parts, errors, elapsed
+        late = _late_events(await client.get("/metrics"))
+    return parts, errors, elapsed, late
+
+
+def _late_events(response: Any) -> int | None:
+    """``anomaly_late_events_total`` from the service's ``/metrics`` answer, if it has one."""
+    if response.status_code != 200:
+        return None
+    for line in response.text.splitlines():
+        if line.startswith("anomaly_late_events_total "):
+            return int(float(line.split()[1]))
+    return None
 
 
 def _run_coroutine(coroutine: Any) -> Any:
@@ -317,7 +330,7 @@ def run_loadtest(
         app = create_app(app_or_bundle, token=token) if is_path else app_or_bundle
         context = running_service(app)
     with context as base_url:
-        parts, errors, elapsed = _run_coroutine(
+        parts, errors, elapsed, late = _run_coroutine(
             _drive(base_url, measured, warmup, concurrency, rounds, token)
         )
     latencies = {name: np.concatenate(chunks) for name, chunks in parts.items()}
@@ -325,6 +338,7 @@ def run_loadtest(
         name: latency_summary(latencies[name], errors[name], elapsed[name])
         for name in ("score", "healthz")
     }
+    summary["score"]["late_events"] = late  # warm-up requests included; None if unknown
     score, health = summary["score"], summary["healthz"]
     summary["ratio"] = {
         "p50": score["p50_ms"] / health["p50_ms"],
