@@ -331,3 +331,38 @@ def test_stateful_alerts_match_the_batch_alerts(pipeline, events):
     assert got["detector_score"] == pytest.approx(
         pipeline.score([*stream, later])["detector_score"].iloc[-1], rel=1e-12
     )
+
+
+def test_waiting_requests_are_scored_together_with_the_batch_scores(pipeline, periods):
+    """Group scoring: requests queued behind a busy scorer get one push, and batch scores."""
+    import threading
+
+    _, _, test = periods
+    day = test.iloc[:200].reset_index(drop=True)
+    app = create_app(pipeline, stateful=True)
+    engine = app.state.engine
+    flat = day.loc[:, list(ocsf.FLAT_COLUMNS)].astype(object)
+    rows = flat.where(flat.notna(), None).to_dict("records")
+    engine.score(rows[:190])  # earlier traffic: the queued events have window history
+    singles = [day.iloc[[i]] for i in range(190, 200)]
+    answers: dict[int, pd.DataFrame] = {}
+
+    def submit(i: int) -> None:
+        answers[i] = engine.score([rows[190 + i]])[1]
+
+    with engine.lock:  # scoring is busy: every request below has to queue
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(singles))]
+        for thread in threads:
+            thread.start()
+        while len(engine.queue) < len(singles):
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert engine.group_sizes[-1] == len(singles)  # one push for all ten
+    expected = pipeline.score(day.iloc[190:], history=day.iloc[:190])
+    for i, frame in enumerate(singles):
+        (got,) = answers[i].itertuples()
+        assert got.event_id == frame["event_id"].iloc[0]
+        assert got.detector_score == expected["detector_score"].iloc[i]
+    text = TestClient(app).get("/metrics").text
+    assert "anomaly_score_group_requests_count 2.0" in text

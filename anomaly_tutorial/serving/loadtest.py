@@ -59,7 +59,8 @@ class LoadTestResult:
         Requests, concurrency, rounds, where the server ran, the machine.
     summary
         Per endpoint (``score``, ``healthz``): ``n``, ``errors``, ``p50_ms``, ``p95_ms``,
-        ``p99_ms``, ``mean_ms``, ``throughput_rps``; for ``score`` also ``late_events``, the
+        ``p99_ms``, ``mean_ms``, ``throughput_rps``; for ``score`` also
+        ``mean_requests_per_group`` (requests scored together per push) and ``late_events``, the
         service's count of events older than one already scored (from ``/metrics``, warm-up
         included; ``None`` when unavailable); and ``ratio``: score / healthz for the
         latencies and healthz / score for throughput (both "how many times slower").
@@ -183,18 +184,36 @@ async def _drive(
                 parts[name].append(latencies)
                 errors[name] += n_errors
                 elapsed[name] += seconds
-        late = _late_events(await client.get("/metrics"))
+        late = _service_counters(await client.get("/metrics"))
     return parts, errors, elapsed, late
 
 
-def _late_events(response: Any) -> int | None:
-    """``anomaly_late_events_total`` from the service's ``/metrics`` answer, if it has one."""
+def _service_counters(response: Any) -> dict[str, float]:
+    """Late events and group-scoring figures from the service's ``/metrics`` answer.
+
+    ``late_events`` (``anomaly_late_events_total``) and ``mean_requests_per_group`` (sum over
+    count of ``anomaly_score_group_requests``); a figure the answer lacks is left out.
+    """
     if response.status_code != 200:
-        return None
+        return {}
+    values = {}
     for line in response.text.splitlines():
-        if line.startswith("anomaly_late_events_total "):
-            return int(float(line.split()[1]))
-    return None
+        name, _, value = line.partition(" ")
+        if name in (
+            "anomaly_late_events_total",
+            "anomaly_score_group_requests_sum",
+            "anomaly_score_group_requests_count",
+        ):
+            values[name] = float(value)
+    out: dict[str, float] = {}
+    if "anomaly_late_events_total" in values:
+        out["late_events"] = int(values["anomaly_late_events_total"])
+    if values.get("anomaly_score_group_requests_count"):
+        out["mean_requests_per_group"] = (
+            values["anomaly_score_group_requests_sum"]
+            / values["anomaly_score_group_requests_count"]
+        )
+    return out
 
 
 def _run_coroutine(coroutine: Any) -> Any:
@@ -338,7 +357,9 @@ def run_loadtest(
         name: latency_summary(latencies[name], errors[name], elapsed[name])
         for name in ("score", "healthz")
     }
-    summary["score"]["late_events"] = late  # warm-up requests included; None if unknown
+    # warm-up requests included; None if the service does not report them
+    summary["score"]["late_events"] = late.get("late_events")
+    summary["score"]["mean_requests_per_group"] = late.get("mean_requests_per_group")
     score, health = summary["score"], summary["healthz"]
     summary["ratio"] = {
         "p50": score["p50_ms"] / health["p50_ms"],

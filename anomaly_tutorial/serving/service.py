@@ -22,7 +22,7 @@ Routes
     and its validation figures, file checksums).
 ``GET /metrics``
     Prometheus text format: requests by route and status, a latency histogram per route,
-    events scored, late events and alerts by severity. Each app has its own
+    events scored, late events, alerts by severity and requests per group push. Each app has its own
     ``CollectorRegistry``, so several apps can live in one process.
 
 Scoring state
@@ -33,7 +33,10 @@ one :class:`~anomaly_tutorial.serving.streaming.StreamingScorer` behind a lock: 
 events are scored with the history of all earlier requests' events, so five single-event
 requests of one failing address give the fifth event the same window features as a batch of
 five. The lock serialises scoring (the window state is one ordered history); requests are
-still read, parsed and validated concurrently. With several clients events arrive out of
+still read, parsed and validated concurrently, and requests that wait for the lock are scored
+together in one push when it frees (*group scoring*, the dynamic batching of model servers):
+the pipeline's cost per call is mostly fixed, so many clients share it, and the scores are the
+same as one request at a time. With several clients events arrive out of
 order: an event older than the latest event already scored (a *late* event, which the
 streaming scorer refuses) is scored by the pipeline with the events the service still holds
 (the last ``window_s_`` seconds) as history, marked ``"late": true`` in the answer, counted in
@@ -66,6 +69,7 @@ Errors
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import math
@@ -73,9 +77,11 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -112,6 +118,9 @@ TOKEN_ENV_VAR = "ANOMALY_TUTORIAL_TOKEN"
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 #: Default largest number of events in one request.
 DEFAULT_MAX_EVENTS = 1000
+#: Most events scored in one group push of the stateful service (see ``_Engine.score``); a
+#: single larger request is still scored whole.
+GROUP_MAX_EVENTS = 5000
 #: Upper bounds (seconds) of the latency histogram's buckets.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _PUBLIC_ROUTES = frozenset({"/healthz"})
@@ -319,6 +328,11 @@ class _Engine:
         self.manifest = dict(manifest)
         self.stateful = stateful
         self.lock = threading.Lock()
+        self.queue_lock = threading.Lock()
+        self.queue: list[tuple[list[dict[str, Any]], Future[Any]]] = []
+        #: Number of requests in each group push (bounded: the last 10,000 groups).
+        self.group_sizes: collections.deque[int] = collections.deque(maxlen=10_000)
+        self.on_group: Any = None  # called with each group's number of requests
         self.scorer: Any = None
         self.chunks: list[pd.DataFrame] = []
         self.window_ms = math.ceil(float(pipeline.window_s_) * 1000)
@@ -350,22 +364,87 @@ class _Engine:
         keep = past["time"].to_numpy(dtype="int64") >= self.scorer.watermark_ - self.window_ms
         return past.loc[keep].reset_index(drop=True)
 
-    def score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """Scores in request order and which events were late."""
+    def score(self, rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """The request's event frame, its scores in request order and which events were late.
+
+        ``rows`` are the request's validated flat events (:func:`parse_events`).
+
+        Stateful requests are *group-scored*: a request that finds scoring busy queues its
+        events, and whichever request gets the lock next scores every queued request in one
+        push (at most :data:`GROUP_MAX_EVENTS` events, in one event frame built once for the
+        group), then hands each request its rows. One
+        push of many requests costs little more than one push of one, because the pipeline's
+        cost per call is mostly fixed, so throughput grows with the number of waiting clients
+        instead of staying at one call's rate. Scores are unchanged by grouping: the streaming
+        scorer gives the batch scores of the time-ordered stream, however it is cut into
+        pushes (the events of the grouped requests are put in time order among themselves,
+        which also makes fewer of them late).
+        """
         if self.scorer is None:
-            return self.pipeline.score(frame), np.zeros(len(frame), dtype=bool)
+            frame = frame_from_flat(rows)
+            return frame, self.pipeline.score(frame), np.zeros(len(frame), dtype=bool)
+        job: Future[tuple[pd.DataFrame, pd.DataFrame, np.ndarray]] = Future()
+        with self.queue_lock:
+            self.queue.append((rows, job))
         with self.lock:
-            late = self._late(frame)
-            parts = []
-            if not late.all():
-                in_order = frame.loc[~late]
-                pushed = self.scorer.push(in_order)  # in time order, ties in arrival order
-                order = np.argsort(in_order["time"].to_numpy(), kind="stable")
-                parts.append(pushed.assign(_position=np.flatnonzero(~late)[order]))
-                self._remember(in_order)
-            if late.any():
-                scores = self.pipeline.score(frame.loc[late], history=self.recent)
-                parts.append(scores.assign(_position=np.flatnonzero(late)))
+            if not job.done():
+                self._score_queued()
+        return job.result()
+
+    def _score_queued(self) -> None:
+        """Score the queued requests in one push (called with ``self.lock`` held)."""
+        with self.queue_lock:
+            take, total = 0, 0
+            while take < len(self.queue) and (
+                take == 0 or total + len(self.queue[take][0]) <= GROUP_MAX_EVENTS
+            ):
+                total += len(self.queue[take][0])
+                take += 1
+            group, self.queue = self.queue[:take], self.queue[take:]
+        self.group_sizes.append(len(group))
+        if self.on_group is not None:
+            self.on_group(len(group))
+        try:
+            combined = frame_from_flat([row for rows, _ in group for row in rows])
+            scores, late = self._score_locked(combined)
+        except Exception:
+            if len(group) == 1:
+                group[0][1].set_exception(sys.exc_info()[1])  # type: ignore[arg-type]
+                return
+            # one request's events broke the group: score each alone, so that the error
+            # reaches the request that caused it and the others are still answered
+            for rows, job in group:
+                try:
+                    frame = frame_from_flat(rows)
+                    job.set_result((frame, *self._score_locked(frame)))
+                except Exception as exc:
+                    job.set_exception(exc)
+            return
+        start = 0
+        for rows, job in group:
+            stop = start + len(rows)
+            job.set_result(
+                (
+                    combined.iloc[start:stop].reset_index(drop=True),
+                    scores.iloc[start:stop].reset_index(drop=True),
+                    late[start:stop],
+                )
+            )
+            start = stop
+
+    def _score_locked(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Scores in ``frame`` order and the late mask; the caller holds ``self.lock``."""
+        late = self._late(frame)
+        parts = []
+        if not late.all():
+            in_order = frame.loc[~late]
+            pushed = self.scorer.push(in_order)  # in time order, ties in arrival order
+            order = np.argsort(in_order["time"].to_numpy(), kind="stable")
+            parts.append(pushed.assign(_position=np.flatnonzero(~late)[order]))
+            self._remember(in_order)
+        if late.any():
+            scores = self.pipeline.score(frame.loc[late], history=self.recent)
+            parts.append(scores.assign(_position=np.flatnonzero(late)))
         result = pd.concat(parts).sort_values("_position").drop(columns="_position")
         return result.reset_index(drop=True), late
 
@@ -446,6 +525,12 @@ class _Metrics:
             "anomaly_alerts",
             "Events that alerted, by severity.",
             ("severity",),
+            registry=self.registry,
+        )
+        self.groups = Histogram(
+            "anomaly_score_group_requests",
+            "Requests scored together in one push of the stateful service.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200),
             registry=self.registry,
         )
         self.late = Counter(
@@ -586,6 +671,8 @@ def create_app(
     app.state.manifest = manifest
     app.state.registry = metrics.registry
     app.state.stateful = stateful
+    app.state.engine = engine
+    engine.on_group = metrics.groups.observe
 
     app.add_middleware(_ObserveAndAuthorise, metrics=metrics, expected=expected)
 
@@ -593,10 +680,10 @@ def create_app(
     async def bad_input(request: Request, exc: RequestProblems) -> JSONResponse:
         return JSONResponse({"detail": [p.model_dump() for p in exc.problems]}, status_code=422)
 
-    async def events_of(request: Request) -> pd.DataFrame:
+    async def rows_of(request: Request) -> list[dict[str, Any]]:
         body = await _read_body(request, max_body_bytes)
         rows, _ = await run_in_threadpool(parse_events, body, max_events)
-        return frame_from_flat(rows)
+        return rows
 
     @app.get("/healthz", response_model=HealthResponse)
     async def healthz() -> HealthResponse:
@@ -612,12 +699,12 @@ def create_app(
 
     @app.post("/v1/score", response_model=ScoreResponse)
     async def score(request: Request) -> ScoreResponse:
-        frame = await events_of(request)
-        if frame.empty:
+        rows = await rows_of(request)
+        if not rows:
             return ScoreResponse(
                 schema_hash=engine.schema_hash, n_events=0, n_alerts=0, n_late=0, results=[]
             )
-        scores, late = await run_in_threadpool(engine.score, frame)
+        frame, scores, late = await run_in_threadpool(engine.score, rows)
         results = _scored_events(frame, scores, late)
         alerts = [r for r in results if r.alert]
         metrics.events.inc(len(results))
@@ -634,7 +721,7 @@ def create_app(
 
     @app.post("/v1/alerts", response_model=AlertsResponse)
     async def alerts(request: Request) -> AlertsResponse:
-        frame = await events_of(request)
+        frame = frame_from_flat(await rows_of(request))
         findings, n_late = ([], 0) if frame.empty else await run_in_threadpool(engine.alerts, frame)
         metrics.events.inc(len(frame))
         metrics.late.inc(n_late)
