@@ -9,21 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly_tutorial.data import book_split, default_dataset
 from anomaly_tutorial.io import OCSFFileError, read_ocsf_jsonl, write_ocsf_jsonl, write_ocsf_parquet
 from anomaly_tutorial.serving import DetectionPipeline, load_bundle, read_manifest
 from anomaly_tutorial.serving.batch import iter_record_chunks, score_files, train_bundle
-
-
-@pytest.fixture(scope="module")
-def periods():
-    events = default_dataset().events
-    return dict(zip(("train", "validation", "test"), book_split().split(events), strict=True))
-
-
-@pytest.fixture(scope="module")
-def pipeline(periods):
-    return DetectionPipeline().fit(periods["train"], periods["validation"])
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,10 @@ import pytest
 import skops.io as sio
 
 from anomaly_tutorial import __version__
-from anomaly_tutorial.data import book_split, default_dataset
 from anomaly_tutorial.features import persistence
 from anomaly_tutorial.serving import DetectionPipeline
 from anomaly_tutorial.serving import bundle as bundle_module
 from anomaly_tutorial.serving.bundle import BundleError, load_bundle, read_manifest, save_bundle
-
-
-@pytest.fixture(scope="module")
-def periods():
-    events = default_dataset().events
-    return dict(zip(("train", "validation", "test"), book_split().split(events), strict=True))
-
-
-@pytest.fixture(scope="module")
-def pipeline(periods):
-    return DetectionPipeline().fit(periods["train"], periods["validation"])
 
 
 @pytest.fixture(scope="module")

@@ -6,23 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly_tutorial.data import book_split, default_dataset
 from anomaly_tutorial.io import write_ocsf_parquet
-from anomaly_tutorial.serving import DetectionPipeline, save_bundle
+from anomaly_tutorial.serving import save_bundle
 from anomaly_tutorial.serving.distributed import score_parquet_dataset
 
 pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def periods():
-    events = default_dataset().events
-    return dict(zip(("train", "validation", "test"), book_split().split(events), strict=True))
-
-
-@pytest.fixture(scope="module")
-def pipeline(periods):
-    return DetectionPipeline().fit(periods["train"], periods["validation"])
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,10 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from anomaly_tutorial import ocsf
-from anomaly_tutorial.data import book_split, default_dataset
 from anomaly_tutorial.io import OCSFValidationError
 from anomaly_tutorial.serving import SCORE_COLUMNS, DetectionPipeline, data_fingerprint
 from anomaly_tutorial.thresholds import alerts_per_bucket
 from anomaly_tutorial.triage import SEVERITY_LEVELS, validate_finding
-
-
-@pytest.fixture(scope="module")
-def periods():
-    events = default_dataset().events
-    return dict(zip(("train", "validation", "test"), book_split().split(events), strict=True))
-
-
-@pytest.fixture(scope="module")
-def pipeline(periods):
-    return DetectionPipeline().fit(periods["train"], periods["validation"])
 
 
 @pytest.fixture(scope="module")

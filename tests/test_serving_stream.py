@@ -9,22 +9,10 @@ import pandas as pd
 import pytest
 
 from anomaly_tutorial import ocsf
-from anomaly_tutorial.data import book_split, default_dataset
 from anomaly_tutorial.serving import DetectionPipeline
 from anomaly_tutorial.serving.streaming import LateEventError, StreamingScorer
 
 DAY_MS = 86_400_000
-
-
-@pytest.fixture(scope="module")
-def periods():
-    events = default_dataset().events
-    return dict(zip(("train", "validation", "test"), book_split().split(events), strict=True))
-
-
-@pytest.fixture(scope="module")
-def pipeline(periods):
-    return DetectionPipeline().fit(periods["train"], periods["validation"])
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ import pandas as pd
 from anomaly_tutorial.correlation.graph import ServiceGraph
 from anomaly_tutorial.data import GeneratorConfig, book_split
 from anomaly_tutorial.data.anomalies import PROPAGATING_TYPES
-from anomaly_tutorial.thresholds.book import SCORE_COLUMNS, book_dataset, book_scores
+from anomaly_tutorial.thresholds.book import SCORE_COLUMNS, book_dataset, book_scores, score_table
 from anomaly_tutorial.thresholds.calibration import ConformalCalibrator
 from anomaly_tutorial.thresholds.grouping import GroupedAlerts, group_alerts
 from anomaly_tutorial.thresholds.policies import AlertBudget
@@ -82,16 +82,6 @@ def propagated_config() -> GeneratorConfig:
 def propagated_dataset() -> Any:
     """The dataset of :func:`propagated_config`, generated once per process."""
     return book_dataset(propagated_config())
-
-
-def _score_frame(**columns: Any) -> pd.DataFrame:
-    out = pd.DataFrame(columns)
-    out["time"] = out["time"].astype("int64")
-    out["score"] = out["score"].astype("float64")
-    out["is_anomaly"] = out["is_anomaly"].astype(bool)
-    for name in ("id", "period", "anomaly_type", "incident_id", "entity", "service"):
-        out[name] = out[name].astype("string")
-    return out[list(SCORE_COLUMNS)]
 
 
 def log_window_scores(dataset: Any, *, size: str = "5min", seed: int = 0) -> pd.DataFrame:
@@ -147,7 +137,7 @@ def log_window_scores(dataset: Any, *, size: str = "5min", seed: int = 0) -> pd.
     detector.fit(features[train])
     scored = keep & table["period"].isin(["validation", "test"]).to_numpy()
     rows = table[scored]
-    return _score_frame(
+    return score_table(
         id=(rows["service"] + "@" + rows["start"].astype(str)).to_numpy(),
         time=rows["end"].to_numpy() - 1,
         period=rows["period"].to_numpy(),

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal bar: a command-line tool, not a notebook widget
 
 from anomaly_tutorial.io.errors import BadRecord, OCSFFileError
 from anomaly_tutorial.io.frame import frame_from_flat

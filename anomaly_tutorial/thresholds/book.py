@@ -74,7 +74,12 @@ SCORE_COLUMNS = (
 )
 
 
-def _frame(**columns: Any) -> pd.DataFrame:
+def score_table(**columns: Any) -> pd.DataFrame:
+    """A score table with the columns :data:`SCORE_COLUMNS` in that order and their dtypes.
+
+    Every family's scores (here and in :mod:`anomaly_tutorial.correlation`) are built with it,
+    so that the tables of different detectors can be concatenated and compared.
+    """
     out = pd.DataFrame(columns)
     out["time"] = out["time"].astype("int64")
     out["score"] = out["score"].astype("float64")
@@ -100,7 +105,7 @@ def _event_scores(events: pd.DataFrame, split) -> pd.DataFrame:  # type: ignore[
             .fillna(part["class_name"])
         )
         parts.append(
-            _frame(
+            score_table(
                 id=part["event_id"].to_numpy(),
                 time=part["time"].to_numpy(),
                 period=name,
@@ -131,7 +136,7 @@ def _metric_scores(metrics: pd.DataFrame, split) -> pd.DataFrame:  # type: ignor
         detector = SeasonalProfileDetector(season="hour_of_week").fit(wide(train))
         for name, part in (("validation", validation), ("test", test)):
             parts.append(
-                _frame(
+                score_table(
                     id=[f"{service}@{t}" for t in part["time"].to_numpy()],
                     time=part["time"].to_numpy(),
                     period=name,
@@ -170,7 +175,7 @@ def _session_scores(events: pd.DataFrame, split) -> pd.DataFrame:  # type: ignor
         table = s.table
         first = lambda text: text.split(",")[0] if text else None  # noqa: E731
         parts.append(
-            _frame(
+            score_table(
                 id=[f"{name}-session-{i}" for i in table["session_id"].to_numpy()],
                 time=table["end_time"].to_numpy(),
                 period=name,
